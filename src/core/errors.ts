@@ -1,0 +1,79 @@
+/**
+ * One error model for the whole package. Every error the engine raises is an `OidcError` with a
+ * stable `code`; messages are plain sentences a person can act on and never contain secrets.
+ */
+export const ErrorCode = {
+  PRESET_INVALID: "PRESET_INVALID",
+  PRESET_NOT_FOUND: "PRESET_NOT_FOUND",
+  PRESET_INCOMPLETE: "PRESET_INCOMPLETE",
+  CONFIG_UNREADABLE: "CONFIG_UNREADABLE",
+  INSECURE_URL: "INSECURE_URL",
+  DISCOVERY_FAILED: "DISCOVERY_FAILED",
+  DEVICE_ACCESS_DENIED: "DEVICE_ACCESS_DENIED",
+  DEVICE_CODE_EXPIRED: "DEVICE_CODE_EXPIRED",
+  DEVICE_FLOW_FAILED: "DEVICE_FLOW_FAILED",
+  NOT_LOGGED_IN: "NOT_LOGGED_IN",
+  SESSION_ENDED: "SESSION_ENDED",
+  IDP_UNAVAILABLE: "IDP_UNAVAILABLE",
+  IDP_REJECTED: "IDP_REJECTED",
+  GATEWAY_UNAVAILABLE: "GATEWAY_UNAVAILABLE",
+  GATEWAY_REJECTED: "GATEWAY_REJECTED",
+  STORE_UNREADABLE: "STORE_UNREADABLE",
+  STORE_WRITE_FAILED: "STORE_WRITE_FAILED",
+  LOCK_TIMEOUT: "LOCK_TIMEOUT",
+  API_KEY_INVALID: "API_KEY_INVALID",
+  ABORTED: "ABORTED",
+  USAGE: "USAGE",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const BRAND = Symbol.for("@haiilo/opencode-haiilo-ai/OidcError");
+
+export interface OidcErrorOptions {
+  cause?: unknown;
+  /** What the user can do about it, one short sentence or a few lines. */
+  hint?: string;
+  /** Structured detail for programs (never secrets). Not enumerable, so it stays out of logs. */
+  details?: unknown;
+}
+
+export class OidcError extends Error {
+  override readonly name = "OidcError";
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  declare readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: OidcErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.hint = options.hint;
+    Object.defineProperty(this, "details", { value: options.details, enumerable: false });
+    Object.defineProperty(this, BRAND, { value: true, enumerable: false });
+  }
+
+  /** Message and hint together, as shown to a person. */
+  describe(): string {
+    return this.hint ? `${this.message}\n${this.hint}` : this.message;
+  }
+}
+
+/** Works across realms and duplicated package copies, unlike `instanceof`. */
+export function isOidcError(value: unknown): value is OidcError;
+export function isOidcError(value: unknown, code: ErrorCode): boolean;
+export function isOidcError(value: unknown, code?: ErrorCode): boolean {
+  if (typeof value !== "object" || value === null || !(BRAND in value)) return false;
+  return code === undefined || (value as unknown as OidcError).code === code;
+}
+
+/** Errors worth retrying: the network, timeouts, and 5xx answers. */
+export function isTransient(error: unknown): boolean {
+  if (isOidcError(error)) return error.code === ErrorCode.IDP_UNAVAILABLE || error.code === ErrorCode.GATEWAY_UNAVAILABLE;
+  return false;
+}
+
+export function describeError(error: unknown): string {
+  if (isOidcError(error)) return error.describe();
+  if (error instanceof Error) return error.message;
+  return String(error);
+}

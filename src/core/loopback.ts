@@ -1,0 +1,37 @@
+import { ErrorCode, OidcError } from "./errors.js";
+
+/** 127.0.0.0/8, ::1 and localhost: the only hosts where plain http is acceptable. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (host === "::1" || host === "0:0:0:0:0:0:0:1") return true;
+  const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  return v4 !== null && v4.slice(1).every((part) => Number(part) <= 255);
+}
+
+/** Why a URL is not acceptable for an issuer or gateway, or undefined when it is fine. */
+export function urlProblem(value: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return "is not a valid URL";
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") return `uses ${url.protocol} (expected https)`;
+  if (url.username || url.password) return "must not contain credentials";
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
+    return `uses plain http on ${url.hostname}; http is allowed only on loopback (127.0.0.1, ::1, localhost) — use https`;
+  }
+  return undefined;
+}
+
+export function assertSecureUrl(value: string, what: string): URL {
+  const problem = urlProblem(value);
+  if (problem) throw new OidcError(ErrorCode.INSECURE_URL, `${what} ${value} ${problem}.`);
+  return new URL(value);
+}
+
+export function isInsecureLoopback(url: URL | string): boolean {
+  const parsed = typeof url === "string" ? new URL(url) : url;
+  return parsed.protocol === "http:" && isLoopbackHost(parsed.hostname);
+}

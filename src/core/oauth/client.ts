@@ -1,0 +1,85 @@
+import * as oauth from "oauth4webapi";
+import { ErrorCode, OidcError } from "../errors.js";
+import { assertSecureUrl, isInsecureLoopback } from "../loopback.js";
+import type { FetchLike } from "../ports.js";
+
+export interface OidcSettings {
+  issuer: string;
+  clientId: string;
+  scopes: string[];
+  audience?: string | null;
+  audienceParam: "none" | "audience" | "resource";
+  endpoints?: { deviceAuthorization?: string; token?: string; revocation?: string; jwks?: string };
+}
+
+export interface RequestContext {
+  fetch?: FetchLike;
+  signal?: AbortSignal;
+  /** Per-request timeout for calls to the issuer. */
+  timeoutMs?: number;
+}
+
+export const DEFAULT_IDP_TIMEOUT_MS = 10_000;
+
+/** Options oauth4webapi needs for one request: custom fetch, signal, and http only for loopback. */
+export function requestOptions(url: string, ctx: RequestContext): oauth.HttpRequestOptions<"GET" | "POST", URLSearchParams> {
+  const timeout = AbortSignal.timeout(ctx.timeoutMs ?? DEFAULT_IDP_TIMEOUT_MS);
+  const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
+  const options: Record<string | symbol, unknown> = { signal };
+  if (ctx.fetch) {
+    const f = ctx.fetch;
+    options[oauth.customFetch] = (u: string, init: RequestInit) => f(u, init);
+  }
+  if (isInsecureLoopback(url)) options[oauth.allowInsecureRequests] = true;
+  return options as oauth.HttpRequestOptions<"GET" | "POST", URLSearchParams>;
+}
+
+export function clientFor(settings: OidcSettings): oauth.Client {
+  return { client_id: settings.clientId, token_endpoint_auth_method: "none" };
+}
+
+export const clientAuth = oauth.None();
+
+/** The audience as the issuer wants it requested (none, `audience`, or RFC 8707 `resource`). */
+export function audienceParameters(settings: OidcSettings): Record<string, string> {
+  if (!settings.audience || settings.audienceParam === "none") return {};
+  return { [settings.audienceParam]: settings.audience };
+}
+
+export function checkIssuer(settings: OidcSettings): URL {
+  return assertSecureUrl(settings.issuer, "The OIDC issuer");
+}
+
+/**
+ * Maps anything thrown by fetch / oauth4webapi to the error model: network failures, timeouts and
+ * 5xx are IDP_UNAVAILABLE (transient, the session is kept); OAuth error answers keep their code.
+ */
+export function toIdpError(error: unknown, what: string, signal?: AbortSignal): OidcError {
+  if (error instanceof OidcError) return error;
+  if (signal?.aborted) return new OidcError(ErrorCode.ABORTED, `${what} was cancelled.`, { cause: error });
+  if (error instanceof oauth.ResponseBodyError) {
+    if (error.status >= 500) {
+      return new OidcError(ErrorCode.IDP_UNAVAILABLE, `${what} failed: the identity provider answered HTTP ${error.status}.`, { cause: error, details: { status: error.status } });
+    }
+    const description = error.error_description ? ` (${error.error_description})` : "";
+    return new OidcError(ErrorCode.IDP_REJECTED, `${what} was rejected by the identity provider: ${error.error}${description}.`, {
+      cause: error,
+      details: { error: error.error, status: error.status },
+    });
+  }
+  if (error instanceof oauth.OperationProcessingError && error.cause instanceof Response) {
+    const status = error.cause.status;
+    if (status >= 500 || status === 429) {
+      return new OidcError(ErrorCode.IDP_UNAVAILABLE, `${what} failed: the identity provider answered HTTP ${status}.`, { cause: error, details: { status } });
+    }
+  }
+  if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError) {
+    return new OidcError(ErrorCode.IDP_REJECTED, `${what} failed: ${error.message}.`, { cause: error });
+  }
+  const name = (error as { name?: string })?.name;
+  if (name === "TimeoutError" || name === "AbortError") {
+    return new OidcError(ErrorCode.IDP_UNAVAILABLE, `${what} failed: the identity provider did not answer in time.`, { cause: error });
+  }
+  const detail = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
+  return new OidcError(ErrorCode.IDP_UNAVAILABLE, `${what} failed: the identity provider cannot be reached (${detail}).`, { cause: error });
+}

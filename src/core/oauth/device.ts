@@ -1,0 +1,113 @@
+import { setTimeout as delay } from "node:timers/promises";
+import * as oauth from "oauth4webapi";
+import { ErrorCode, OidcError, isOidcError } from "../errors.js";
+import { type Clock, systemClock, type TokenSet } from "../ports.js";
+import { registerSecret } from "../redact.js";
+import { type OidcSettings, type RequestContext, audienceParameters, clientAuth, clientFor, requestOptions, toIdpError } from "./client.js";
+import { discover, requireEndpoint } from "./discovery.js";
+import { toTokenSet } from "./tokens.js";
+
+export interface DeviceAuthorization {
+  deviceCode: string;
+  userCode: string;
+  verificationUri: string;
+  verificationUriComplete?: string;
+  /** Epoch ms after which the device code is no longer valid. */
+  expiresAt: number;
+  intervalSeconds: number;
+}
+
+export const DEFAULT_INTERVAL_S = 5;
+export const SLOW_DOWN_STEP_S = 5;
+
+/** RFC 8628 §3.1–3.2: ask the issuer for a device code and a user code. */
+export async function startDeviceAuthorization(settings: OidcSettings, ctx: RequestContext & { clock?: Clock } = {}): Promise<DeviceAuthorization> {
+  const as = await discover(settings, ctx);
+  const endpoint = requireEndpoint(as, "device_authorization_endpoint");
+  const client = clientFor(settings);
+  const now = (ctx.clock ?? systemClock).now();
+  try {
+    const parameters = { scope: settings.scopes.join(" "), ...audienceParameters(settings) };
+    const response = await oauth.deviceAuthorizationRequest(as, client, clientAuth, parameters, requestOptions(endpoint, ctx));
+    const answer = await oauth.processDeviceAuthorizationResponse(as, client, response);
+    registerSecret(answer.device_code);
+    registerSecret(answer.user_code);
+    const auth: DeviceAuthorization = {
+      deviceCode: answer.device_code,
+      userCode: answer.user_code,
+      verificationUri: answer.verification_uri,
+      expiresAt: now + answer.expires_in * 1000,
+      intervalSeconds: typeof answer.interval === "number" && answer.interval > 0 ? answer.interval : DEFAULT_INTERVAL_S,
+    };
+    if (answer.verification_uri_complete) auth.verificationUriComplete = answer.verification_uri_complete;
+    return auth;
+  } catch (error) {
+    throw toIdpError(error, "Starting the device login", ctx.signal);
+  }
+}
+
+export interface PollOptions extends RequestContext {
+  clock?: Clock;
+  /** Waits between polls; replaceable in unit tests. Must reject when the signal aborts. */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Called after each poll with its outcome (for logs and tests; never carries secrets). */
+  onPoll?: (outcome: "pending" | "slow_down" | "transient" | "success", intervalSeconds: number) => void;
+}
+
+const sleepFor = (ms: number, signal?: AbortSignal) => delay(ms, undefined, signal ? { signal } : undefined);
+
+/**
+ * RFC 8628 §3.4–3.5: poll the token endpoint until the user approves, denies, or the code expires.
+ * `slow_down` adds 5 s to every later poll; network trouble keeps polling until the deadline.
+ * Never polls again after success (a second poll would revoke the grant at some issuers).
+ */
+export async function pollDeviceToken(settings: OidcSettings, auth: DeviceAuthorization, options: PollOptions = {}): Promise<TokenSet> {
+  const clock = options.clock ?? systemClock;
+  const sleep = options.sleep ?? sleepFor;
+  const as = await discover(settings, options);
+  const endpoint = requireEndpoint(as, "token_endpoint");
+  const client = clientFor(settings);
+  let interval = auth.intervalSeconds;
+  for (;;) {
+    const wait = Math.min(interval * 1000, Math.max(0, auth.expiresAt - clock.now()));
+    try {
+      await sleep(wait, options.signal);
+    } catch (error) {
+      throw new OidcError(ErrorCode.ABORTED, "The device login was cancelled.", { cause: error });
+    }
+    if (clock.now() >= auth.expiresAt) {
+      throw new OidcError(ErrorCode.DEVICE_CODE_EXPIRED, "The device login expired before it was approved.", { hint: "Start the login again and approve it within the time shown." });
+    }
+    try {
+      const response = await oauth.deviceCodeGrantRequest(as, client, clientAuth, auth.deviceCode, requestOptions(endpoint, options));
+      const tokens = await oauth.processDeviceCodeResponse(as, client, response);
+      options.onPoll?.("success", interval);
+      return toTokenSet(tokens, clock.now());
+    } catch (error) {
+      if (error instanceof oauth.ResponseBodyError) {
+        if (error.error === "authorization_pending") {
+          options.onPoll?.("pending", interval);
+          continue;
+        }
+        if (error.error === "slow_down") {
+          interval += SLOW_DOWN_STEP_S;
+          options.onPoll?.("slow_down", interval);
+          continue;
+        }
+        if (error.error === "access_denied") {
+          throw new OidcError(ErrorCode.DEVICE_ACCESS_DENIED, "The device login was denied.", { hint: "Start the login again and choose to allow access." });
+        }
+        if (error.error === "expired_token") {
+          throw new OidcError(ErrorCode.DEVICE_CODE_EXPIRED, "The device login expired before it was approved.", { hint: "Start the login again and approve it within the time shown." });
+        }
+      }
+      const mapped = toIdpError(error, "The device login", options.signal);
+      if (isOidcError(mapped, ErrorCode.ABORTED)) throw mapped;
+      if (isOidcError(mapped, ErrorCode.IDP_UNAVAILABLE)) {
+        options.onPoll?.("transient", interval);
+        continue;
+      }
+      throw new OidcError(ErrorCode.DEVICE_FLOW_FAILED, mapped.message, { cause: mapped, hint: "Start the login again; if it keeps failing, check the preset's issuer and client id." });
+    }
+  }
+}

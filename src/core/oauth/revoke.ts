@@ -1,0 +1,33 @@
+import * as oauth from "oauth4webapi";
+import type { TokenSet } from "../ports.js";
+import { type OidcSettings, type RequestContext, clientAuth, clientFor, requestOptions, toIdpError } from "./client.js";
+import { discover } from "./discovery.js";
+
+export interface RevokeResult {
+  revoked: boolean;
+  /** Why nothing was revoked, or what failed (never a token). */
+  note?: string;
+}
+
+/** RFC 7009: revoke the refresh token (which ends the grant) and the access token, where supported. */
+export async function revokeTokens(settings: OidcSettings, tokens: TokenSet, ctx: RequestContext = {}): Promise<RevokeResult> {
+  let as: oauth.AuthorizationServer;
+  try {
+    as = await discover(settings, ctx);
+  } catch (error) {
+    return { revoked: false, note: (error as Error).message };
+  }
+  const endpoint = as.revocation_endpoint;
+  if (!endpoint) return { revoked: false, note: "the issuer has no revocation endpoint" };
+  const client = clientFor(settings);
+  try {
+    for (const token of [tokens.refreshToken, tokens.accessToken]) {
+      if (!token) continue;
+      const response = await oauth.revocationRequest(as, client, clientAuth, token, requestOptions(endpoint, ctx));
+      await oauth.processRevocationResponse(response);
+    }
+    return { revoked: true };
+  } catch (error) {
+    return { revoked: false, note: toIdpError(error, "Revoking the tokens", ctx.signal).message };
+  }
+}

@@ -1,0 +1,40 @@
+/** The small interfaces the engine depends on; the store and hosts provide them. */
+
+export interface Clock {
+  now(): number;
+}
+export const systemClock: Clock = { now: () => Date.now() };
+
+export type LogLevel = "debug" | "info" | "warn" | "error";
+export interface Logger {
+  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+}
+export const silentLogger: Logger = { log() {} };
+
+export type FetchLike = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** A token set as the engine keeps it. Times are epoch milliseconds. */
+export interface TokenSet {
+  accessToken: string;
+  refreshToken?: string;
+  idToken?: string;
+  tokenType: string;
+  scope?: string;
+  expiresAt: number;
+  obtainedAt: number;
+}
+
+export interface SessionKey {
+  preset: string;
+  issuer: string;
+  clientId: string;
+}
+
+/**
+ * Persistent token storage shared by processes. `transact` holds a cross-process lock from reading
+ * through `fn` to the write, and re-reads the stored value under that lock.
+ */
+export interface TokenStorage {
+  read(key: SessionKey): Promise<TokenSet | undefined>;
+  transact<T>(key: SessionKey, fn: (current: TokenSet | undefined) => Promise<{ next?: TokenSet | null; result: T }>): Promise<T>;
+}

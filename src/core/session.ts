@@ -1,0 +1,185 @@
+import { setTimeout as delay } from "node:timers/promises";
+import { ErrorCode, OidcError, isOidcError } from "./errors.js";
+import type { RequestContext, OidcSettings } from "./oauth/client.js";
+import { loginAgainHint, refreshTokens } from "./oauth/refresh.js";
+import { type RevokeResult, revokeTokens } from "./oauth/revoke.js";
+import { type Clock, type FetchLike, type Logger, type SessionKey, type TokenSet, type TokenStorage, silentLogger, systemClock } from "./ports.js";
+import { registerSecret } from "./redact.js";
+
+export interface RetryPolicy {
+  /** Refresh attempts per refresh, the first included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** After a transient failure with a still-valid token, wait this long before trying again. */
+  cooldownMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 300, maxDelayMs: 2000, cooldownMs: 30_000 };
+
+export interface SessionOptions {
+  key: SessionKey;
+  settings: OidcSettings;
+  storage: TokenStorage;
+  skewSeconds: number;
+  clock?: Clock;
+  fetch?: FetchLike;
+  logger?: Logger;
+  retry?: Partial<RetryPolicy>;
+  idpTimeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface AccessTokenOptions {
+  /** Refresh even if the token looks fresh (the gateway rejected it). */
+  rejected?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * The current access token of one login. Answers from memory while the token is fresh; otherwise one
+ * refresh per process (single-flight) and one per machine (the storage lock, re-reading under it).
+ */
+export class Session {
+  readonly key: SessionKey;
+  private memory: TokenSet | undefined;
+  private inflight: Promise<TokenSet> | undefined;
+  private retryAfter = 0;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly retry: RetryPolicy;
+  private readonly sleep: (ms: number) => Promise<void>;
+  /** Refresh-token grants this process has sent (for tests and benchmarks). */
+  refreshCalls = 0;
+
+  constructor(private readonly options: SessionOptions) {
+    this.key = options.key;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.retry = { ...DEFAULT_RETRY, ...options.retry };
+    this.sleep = options.sleep ?? ((ms) => delay(ms));
+  }
+
+  /** A valid access token. Throws NOT_LOGGED_IN, SESSION_ENDED or IDP_UNAVAILABLE (session kept). */
+  async getAccessToken(options: AccessTokenOptions = {}): Promise<string> {
+    const memory = this.memory;
+    if (memory && !options.rejected && this.isFresh(memory)) return memory.accessToken;
+    for (;;) {
+      const joined = this.inflight !== undefined;
+      if (!this.inflight) {
+        this.inflight = this.renew(options).finally(() => {
+          this.inflight = undefined;
+        });
+      }
+      const token = (await this.inflight).accessToken;
+      // A renewal started by someone else may hand back the very token the gateway just rejected.
+      if (!joined || token !== options.rejected) return token;
+    }
+  }
+
+  /** The stored token set, if any (reads storage; for status displays). */
+  async current(): Promise<TokenSet | undefined> {
+    return this.options.storage.read(this.key);
+  }
+
+  /** Stores the tokens of a new login. */
+  async save(tokens: TokenSet): Promise<void> {
+    await this.options.storage.transact(this.key, async () => ({ next: tokens, result: undefined }));
+    this.memory = tokens;
+    this.retryAfter = 0;
+  }
+
+  /** Revokes at the issuer where it can, then deletes the stored login. */
+  async logout(ctx: RequestContext = {}): Promise<RevokeResult & { hadSession: boolean }> {
+    const removed = await this.options.storage.transact(this.key, async (current) => ({ next: null, result: current }));
+    this.memory = undefined;
+    if (!removed) return { revoked: false, hadSession: false, note: "not logged in" };
+    const result = await revokeTokens(this.options.settings, removed, { fetch: this.options.fetch, ...ctx });
+    this.logger.log("info", "logout", { revoked: result.revoked, note: result.note });
+    return { ...result, hadSession: true };
+  }
+
+  private isFresh(tokens: TokenSet): boolean {
+    const lifetime = tokens.expiresAt - tokens.obtainedAt;
+    const skew = Math.min(this.options.skewSeconds * 1000, Math.max(0, lifetime / 2));
+    return tokens.expiresAt - skew > this.clock.now();
+  }
+
+  private isUnexpired(tokens: TokenSet): boolean {
+    return tokens.expiresAt > this.clock.now() + 5000;
+  }
+
+  private async renew(options: AccessTokenOptions): Promise<TokenSet> {
+    // Without the lock first: another process may already have stored a fresh token.
+    if (!options.rejected) {
+      const stored = await this.options.storage.read(this.key);
+      if (stored && this.isFresh(stored)) return this.remember(stored);
+      if (stored && this.isUnexpired(stored) && this.clock.now() < this.retryAfter) return this.remember(stored);
+    }
+    let ended: OidcError | undefined;
+    const tokens = await this.options.storage.transact(this.key, async (current) => {
+      if (!current) {
+        throw new OidcError(ErrorCode.NOT_LOGGED_IN, "Not logged in.", { hint: loginAgainHint() });
+      }
+      registerSecret(current.accessToken);
+      registerSecret(current.refreshToken);
+      const replaced = options.rejected !== undefined && current.accessToken !== options.rejected;
+      if (this.isFresh(current) && (options.rejected === undefined || replaced)) return { result: current };
+      try {
+        const next = await this.refreshWithRetry(current, options.signal);
+        return { next, result: next };
+      } catch (caught) {
+        if (!isOidcError(caught)) throw caught;
+        const error = caught;
+        if (isOidcError(error, ErrorCode.SESSION_ENDED)) {
+          ended = error;
+          return { next: null, result: current };
+        }
+        if (isOidcError(error, ErrorCode.IDP_UNAVAILABLE) && this.isUnexpired(current) && options.rejected === undefined) {
+          this.retryAfter = this.clock.now() + this.retry.cooldownMs;
+          this.logger.log("warn", "refresh failed, using the still-valid token", { error: error.message });
+          return { result: current };
+        }
+        if (isOidcError(error, ErrorCode.IDP_UNAVAILABLE)) {
+          throw new OidcError(ErrorCode.IDP_UNAVAILABLE, `${error.message} Your login is kept; the next request tries again.`, { cause: error });
+        }
+        throw error;
+      }
+    });
+    if (ended) {
+      this.memory = undefined;
+      this.logger.log("warn", "session ended by the identity provider", { code: ended.code });
+      throw ended;
+    }
+    return this.remember(tokens);
+  }
+
+  private remember(tokens: TokenSet): TokenSet {
+    registerSecret(tokens.accessToken);
+    registerSecret(tokens.refreshToken);
+    this.memory = tokens;
+    return tokens;
+  }
+
+  private async refreshWithRetry(current: TokenSet, signal?: AbortSignal): Promise<TokenSet> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.refreshCalls++;
+        const next = await refreshTokens(this.options.settings, current, {
+          fetch: this.options.fetch,
+          signal,
+          clock: this.clock,
+          timeoutMs: this.options.idpTimeoutMs,
+        });
+        this.logger.log("info", "access token refreshed", { attempt, expiresAt: new Date(next.expiresAt).toISOString() });
+        this.retryAfter = 0;
+        return next;
+      } catch (error) {
+        const transient = isOidcError(error, ErrorCode.IDP_UNAVAILABLE);
+        this.logger.log(transient ? "warn" : "error", "refresh failed", { attempt, code: isOidcError(error) ? error.code : "unknown" });
+        if (!transient || attempt >= this.retry.attempts || signal?.aborted) throw error;
+        await this.sleep(Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1)));
+      }
+    }
+  }
+}

@@ -1,0 +1,31 @@
+import { pointerParts } from "./issues.js";
+import type { Origins } from "./merge.js";
+
+type Json = Record<string, unknown>;
+
+const LIST_FIELDS = new Set(["/oidc/scopes"]);
+const NUMBER_FIELDS = new Set(["/oidc/refreshSkewSeconds", "/discovery/timeoutMs"]);
+
+/** Converts an environment value to the type of the field it targets. */
+export function parseEnvValue(pointer: string, raw: string): unknown {
+  const value = raw.trim();
+  if (LIST_FIELDS.has(pointer)) return value.split(/[\s,]+/).filter(Boolean);
+  if (NUMBER_FIELDS.has(pointer)) return /^-?\d+$/.test(value) ? Number(value) : value;
+  return value;
+}
+
+/** Applies the preset's `env` map (variable → JSON pointer) from `env`, highest layer of all. */
+export function applyEnv(doc: Json, map: Record<string, string>, env: Record<string, string | undefined>, origins: Origins): void {
+  for (const [variable, pointer] of Object.entries(map)) {
+    const raw = env[variable];
+    if (raw === undefined || raw.trim() === "") continue;
+    const parts = pointerParts(pointer);
+    let node = doc;
+    for (const part of parts.slice(0, -1)) {
+      const next = node[part];
+      node = (typeof next === "object" && next !== null ? next : (node[part] = {})) as Json;
+    }
+    node[parts[parts.length - 1] as string] = parseEnvValue(pointer, raw);
+    origins[pointer] = { source: `env ${variable}`, pointer };
+  }
+}

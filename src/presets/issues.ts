@@ -1,0 +1,33 @@
+import { ErrorCode, OidcError } from "../core/errors.js";
+
+/** One problem in one place: which document, where in it (JSON pointer), and what was expected. */
+export interface Issue {
+  source: string;
+  pointer: string;
+  message: string;
+}
+
+export function formatIssue(issue: Issue): string {
+  return `${issue.source}: ${issue.pointer || "/"}: ${issue.message}`;
+}
+
+export function presetInvalidError(issues: Issue[]): OidcError {
+  const count = issues.length === 1 ? "1 problem" : `${issues.length} problems`;
+  return new OidcError(ErrorCode.PRESET_INVALID, `Invalid preset configuration (${count}):\n${issues.map((i) => `  - ${formatIssue(i)}`).join("\n")}`, {
+    hint: "Fix the fields above; `opencode-oidc presets validate FILE` checks a file, and docs/presets.md describes every field.",
+    details: issues,
+  });
+}
+
+/** JSON pointer escaping (RFC 6901). */
+export function pointerJoin(base: string, ...parts: Array<string | number>): string {
+  return base + parts.map((p) => `/${String(p).replace(/~/g, "~0").replace(/\//g, "~1")}`).join("");
+}
+
+export function pointerParts(pointer: string): string[] {
+  if (pointer === "") return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"));
+}

@@ -1,0 +1,158 @@
+import { ErrorCode, OidcError } from "../core/errors.js";
+import { BUNDLED, DEFAULT_PRESET_ID } from "./bundled.js";
+import { findConfigFiles } from "./config-files.js";
+import { applyDefaults } from "./defaults.js";
+import { applyEnv } from "./env-overlay.js";
+import { type Issue, presetInvalidError } from "./issues.js";
+import { type Origins, isPlainObject, originOf, overlay } from "./merge.js";
+import type { ConfigDocument, MissingField, PresetDocument, ResolvedPreset } from "./types.js";
+import { checkConfigDocument, checkPresetDocument } from "./validate.js";
+
+export interface Layer {
+  /** Shown in errors and `presets show`: `bundled presets/haiilo.json`, `file /path`, `plugin options`. */
+  source: string;
+  document: unknown;
+}
+
+export interface ResolveOptions {
+  /** Where the upward search for a config file starts (OpenCode's project folder, or the CLI's cwd). */
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /** The options object of the plugin entry in opencode.json. */
+  pluginOptions?: unknown;
+  /** Skip the config-file search (tests, `presets validate`). */
+  configFiles?: boolean;
+  /** Extra layers above the config files and below plugin options (used by `presets validate`). */
+  extraLayers?: Layer[];
+}
+
+export interface Resolution {
+  presets: Map<string, ResolvedPreset>;
+  defaultId: string;
+  /** Every problem found, in every layer. Layers with problems are left out of the result. */
+  issues: Issue[];
+  layers: string[];
+}
+
+interface Draft {
+  doc: Record<string, unknown> & { id: string };
+  origins: Origins;
+}
+
+/** Resolves presets from every layer, lowest to highest: bundled, global file, project file, plugin options, env. */
+export async function resolvePresets(options: ResolveOptions = {}): Promise<Resolution> {
+  const env = options.env ?? process.env;
+  const layers: Layer[] = BUNDLED.map(({ file, preset }) => ({ source: `bundled ${file}`, document: { presets: [preset] } }));
+  const issues: Issue[] = [];
+  if (options.configFiles !== false) {
+    const found = await findConfigFiles(options.cwd ?? process.cwd(), env);
+    issues.push(...found.issues);
+    for (const file of [found.global, found.project]) {
+      if (file) layers.push({ source: `file ${file.filepath}`, document: file.config });
+    }
+  }
+  layers.push(...(options.extraLayers ?? []));
+  if (options.pluginOptions !== undefined && options.pluginOptions !== null) {
+    layers.push({ source: "plugin options", document: pluginOptionsDocument(options.pluginOptions) });
+  }
+
+  const drafts = new Map<string, Draft>();
+  let defaultId = DEFAULT_PRESET_ID;
+  for (const layer of layers) {
+    const layerIssues = checkConfigDocument(layer.document, layer.source);
+    const doc = layer.document as ConfigDocument;
+    (doc.presets ?? []).forEach((preset, index) => {
+      if (preset.extends !== undefined && !drafts.has(preset.extends)) {
+        layerIssues.push({
+          source: layer.source,
+          pointer: `/presets/${index}/extends`,
+          message: `unknown preset "${preset.extends}"; known presets: ${[...drafts.keys()].join(", ")}`,
+        });
+      }
+    });
+    if (layerIssues.length > 0) {
+      issues.push(...layerIssues);
+      continue;
+    }
+    if (doc.default !== undefined) defaultId = doc.default;
+    (doc.presets ?? []).forEach((preset, index) => {
+      applyLayerPreset(drafts, preset, { source: layer.source, pointer: `/presets/${index}` });
+    });
+  }
+  if (!drafts.has(defaultId)) {
+    issues.push({ source: "configuration", pointer: "/default", message: `default preset "${defaultId}" is not defined; known presets: ${[...drafts.keys()].join(", ")}` });
+    defaultId = drafts.has(DEFAULT_PRESET_ID) ? DEFAULT_PRESET_ID : ([...drafts.keys()][0] ?? DEFAULT_PRESET_ID);
+  }
+
+  const presets = new Map<string, ResolvedPreset>();
+  const providerIds = new Map<string, string>();
+  for (const [id, draft] of drafts) {
+    applyEnv(draft.doc, (draft.doc.env as Record<string, string> | undefined) ?? {}, env, draft.origins);
+    const finalIssues = checkPresetDocument(draft.doc, "", "").map((issue) => attribute(issue, draft.origins, id));
+    const preset = applyDefaults(draft.doc as PresetDocument);
+    if (!preset.provider.baseURL) {
+      finalIssues.push({ source: `preset ${id}`, pointer: "/provider/baseURL", message: "is required (the gateway's base URL, e.g. https://ai.example.com/v1)" });
+    }
+    const clash = providerIds.get(preset.provider.id);
+    if (clash) {
+      finalIssues.push(attribute({ source: "", pointer: "/provider/id", message: `provider id "${preset.provider.id}" is already used by preset "${clash}"` }, draft.origins, id));
+    }
+    if (finalIssues.length > 0) {
+      issues.push(...finalIssues);
+      continue;
+    }
+    providerIds.set(preset.provider.id, id);
+    presets.set(id, { preset, origins: draft.origins, missing: missingFields(preset) });
+  }
+  return { presets, defaultId, issues, layers: layers.map((l) => l.source) };
+}
+
+function applyLayerPreset(drafts: Map<string, Draft>, preset: PresetDocument, origin: { source: string; pointer: string }): void {
+  let draft = drafts.get(preset.id);
+  if (preset.extends !== undefined || !draft) {
+    const base = preset.extends !== undefined ? drafts.get(preset.extends) : undefined;
+    draft = {
+      doc: base ? { ...structuredClone(base.doc), id: preset.id } : { id: preset.id },
+      origins: base ? { ...base.origins } : {},
+    };
+    drafts.set(preset.id, draft);
+  }
+  overlay(draft.doc, preset as unknown as Record<string, unknown>, origin, draft.origins);
+}
+
+/** Plugin options are a config document; a bare `{preset: "id"}` selects the default preset. */
+function pluginOptionsDocument(options: unknown): unknown {
+  if (!isPlainObject(options)) return options;
+  const { preset, ...rest } = options;
+  if (typeof preset === "string" && rest.default === undefined) return { ...rest, default: preset };
+  return rest;
+}
+
+function attribute(issue: Issue, origins: Origins, presetId: string): Issue {
+  const origin = originOf(origins, issue.pointer);
+  if (!origin) return { ...issue, source: `preset ${presetId}` };
+  return { source: origin.source, pointer: origin.pointer, message: issue.message };
+}
+
+function missingFields(preset: ResolvedPreset["preset"]): MissingField[] {
+  if (!preset.auth.deviceFlow.enabled) return [];
+  const wanted: Array<[string, unknown]> = [
+    ["/oidc/issuer", preset.oidc.issuer],
+    ["/oidc/clientId", preset.oidc.clientId],
+  ];
+  return wanted
+    .filter(([, value]) => value === null || value === "")
+    .map(([pointer]) => ({ pointer, envVars: Object.keys(preset.env).filter((v) => preset.env[v] === pointer) }));
+}
+
+/** One preset by id, or a PRESET_NOT_FOUND / PRESET_INVALID error that lists what is wrong. */
+export function pickPreset(resolution: Resolution, id?: string): ResolvedPreset {
+  const wanted = id ?? resolution.defaultId;
+  const found = resolution.presets.get(wanted);
+  if (found) return found;
+  // A preset can be absent because the layer defining it is broken: show those problems first.
+  if (resolution.issues.length > 0) throw presetInvalidError(resolution.issues);
+  throw new OidcError(ErrorCode.PRESET_NOT_FOUND, `Unknown preset "${wanted}".`, {
+    hint: `Known presets: ${[...resolution.presets.keys()].join(", ") || "(none)"}. \`opencode-oidc presets list\` shows them with their sources.`,
+  });
+}

@@ -1,0 +1,109 @@
+/** A preset document as written by a person (schemas/preset.schema.json). */
+export type AudienceParam = "none" | "audience" | "resource";
+export type Modality = "text" | "image" | "audio" | "video" | "pdf";
+
+export interface ModelRule {
+  match: string;
+  name?: string;
+  limit?: { context?: number; output?: number };
+  tool_call?: boolean;
+  reasoning?: boolean;
+  attachment?: boolean;
+  temperature?: boolean;
+  modalities?: { input?: Modality[]; output?: Modality[] };
+  cost?: { input?: number; output?: number; cache_read?: number; cache_write?: number };
+  options?: Record<string, unknown>;
+}
+
+export interface PresetDocument {
+  $schema?: string;
+  id: string;
+  name?: string;
+  extends?: string;
+  provider?: { id?: string; name?: string; npm?: string; baseURL?: string };
+  oidc?: {
+    issuer?: string | null;
+    clientId?: string | null;
+    audience?: string | null;
+    audienceParam?: AudienceParam;
+    scopes?: string[];
+    endpoints?: { deviceAuthorization?: string; token?: string; revocation?: string; jwks?: string };
+    refreshSkewSeconds?: number;
+  };
+  auth?: {
+    deviceFlow?: { enabled?: boolean; label?: string };
+    apiKey?: { enabled?: boolean; label?: string; header?: string; pattern?: string };
+  };
+  env?: Record<string, string>;
+  discovery?: {
+    path?: string;
+    metadataPath?: string | null;
+    timeoutMs?: number;
+    cacheTtlSeconds?: number;
+    allow?: string[];
+    deny?: string[];
+    static?: Array<{ id: string }>;
+  };
+  models?: ModelRule[];
+  log?: { file?: string; maxBytes?: number };
+}
+
+/** A config file or the plugin options (schemas/config.schema.json). */
+export interface ConfigDocument {
+  $schema?: string;
+  default?: string;
+  presets?: PresetDocument[];
+}
+
+/** A preset after resolution: every default applied. `null` marks a value still to be supplied. */
+export interface Preset {
+  id: string;
+  name: string;
+  provider: { id: string; name: string; npm: string; baseURL: string };
+  oidc: {
+    issuer: string | null;
+    clientId: string | null;
+    audience: string | null;
+    audienceParam: AudienceParam;
+    scopes: string[];
+    endpoints: { deviceAuthorization?: string; token?: string; revocation?: string; jwks?: string };
+    refreshSkewSeconds: number;
+  };
+  auth: {
+    deviceFlow: { enabled: boolean; label: string };
+    apiKey: { enabled: boolean; label: string; header: string; pattern: string };
+  };
+  env: Record<string, string>;
+  discovery: {
+    path: string;
+    metadataPath: string | null;
+    timeoutMs: number;
+    cacheTtlSeconds: number;
+    allow: string[];
+    deny: string[];
+    static: Array<{ id: string }>;
+  };
+  models: ModelRule[];
+  log: { file: string; maxBytes: number };
+}
+
+/** Where a value came from: the layer (`bundled presets/haiilo.json`, `file /x/opencode-oidc.config.json`, `env OKTA_ISSUER`, `plugin options`) and the field's place inside that layer's document. */
+export interface Origin {
+  source: string;
+  pointer: string;
+}
+export type Origins = Record<string, Origin>;
+
+export interface ResolvedPreset {
+  preset: Preset;
+  /** JSON pointer of each field set above the bundled layer → the layer that set it last. */
+  origins: Origins;
+  /** Fields still `null` or absent that the preset needs, with how to supply each. */
+  missing: MissingField[];
+}
+
+export interface MissingField {
+  pointer: string;
+  /** Environment variables mapped to this field by the preset. */
+  envVars: string[];
+}

@@ -1,0 +1,109 @@
+import { urlProblem } from "../core/loopback.js";
+import { type SchemaError, validateConfig, validatePreset } from "./generated/validators.js";
+import { type Issue, pointerJoin } from "./issues.js";
+import type { ConfigDocument, PresetDocument } from "./types.js";
+
+type Validator = typeof validatePreset;
+
+function describeSchemaError(error: SchemaError): { pointer: string; message: string } {
+  const { keyword, params, instancePath } = error;
+  const field = error.parentSchema?.description as string | undefined;
+  const about = field ? ` (${field.split(". ")[0]?.replace(/\.$/, "")})` : "";
+  switch (keyword) {
+    case "additionalProperties": {
+      const allowed = Object.keys(error.parentSchema?.properties ?? {}).filter((k) => k !== "$schema");
+      return {
+        pointer: pointerJoin(instancePath, params.additionalProperty),
+        message: `unknown key "${params.additionalProperty}"; remove it or use one of: ${allowed.join(", ")}`,
+      };
+    }
+    case "required":
+      return { pointer: pointerJoin(instancePath, params.missingProperty), message: "is required" };
+    case "type":
+      return { pointer: instancePath, message: `expected ${String(params.type).replace(",", " or ")}, got ${jsonType(error.data)}${about}` };
+    case "enum":
+      return {
+        pointer: instancePath,
+        message: `expected one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(error.data)}`,
+      };
+    case "pattern":
+      return { pointer: instancePath, message: `${JSON.stringify(error.data)} is not valid${patternHint(params.pattern)}${about}` };
+    case "propertyNames":
+      return { pointer: instancePath, message: `invalid key "${params.propertyName}"` };
+    default:
+      return { pointer: instancePath, message: `${error.message ?? keyword}${about}` };
+  }
+}
+
+function patternHint(pattern: string): string {
+  if (pattern.startsWith("^https?://")) return ": expected an absolute http(s) URL";
+  if (pattern.startsWith("^[A-Z_]")) return ": expected an environment variable name (A-Z, 0-9, _)";
+  if (pattern.includes("*?]")) return ": a model glob may contain letters, digits, . _ - / : @ + and the wildcards * and ?";
+  return `: expected to match ${pattern}`;
+}
+
+function jsonType(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  return typeof value;
+}
+
+function runSchema(validator: Validator, document: unknown, source: string, base: string): Issue[] {
+  if (validator(document)) return [];
+  const issues: Issue[] = [];
+  const seen = new Set<string>();
+  for (const error of validator.errors ?? []) {
+    // `propertyNames` failures are reported twice by ajv (the name and the wrapper); keep one line per place.
+    if (error.keyword === "propertyNames" && error.params.propertyName === undefined) continue;
+    const { pointer, message } = describeSchemaError(error);
+    const key = `${pointer}\u0000${message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push({ source, pointer: base + pointer, message });
+  }
+  return issues;
+}
+
+export function checkConfigDocument(document: unknown, source: string): Issue[] {
+  const issues = runSchema(validateConfig, document, source, "");
+  if (issues.length > 0) return issues;
+  const presets = (document as ConfigDocument).presets ?? [];
+  const ids = new Map<string, number>();
+  presets.forEach((preset, index) => {
+    const previous = ids.get(preset.id);
+    if (previous !== undefined) {
+      issues.push({ source, pointer: `/presets/${index}/id`, message: `preset "${preset.id}" is already defined at /presets/${previous}` });
+    }
+    ids.set(preset.id, index);
+    issues.push(...semanticIssues(preset, source, `/presets/${index}`));
+  });
+  return issues;
+}
+
+export function checkPresetDocument(document: unknown, source: string, base = ""): Issue[] {
+  const issues = runSchema(validatePreset, document, source, base);
+  if (issues.length > 0) return issues;
+  return semanticIssues(document as PresetDocument, source, base);
+}
+
+/** What a JSON Schema cannot say: URLs that are insecure, regular expressions that do not compile. */
+export function semanticIssues(preset: PresetDocument, source: string, base: string): Issue[] {
+  const issues: Issue[] = [];
+  const url = (pointer: string, value: string | null | undefined) => {
+    if (typeof value !== "string") return;
+    const problem = urlProblem(value);
+    if (problem) issues.push({ source, pointer: base + pointer, message: `${value} ${problem}` });
+  };
+  url("/provider/baseURL", preset.provider?.baseURL);
+  url("/oidc/issuer", preset.oidc?.issuer);
+  for (const [name, value] of Object.entries(preset.oidc?.endpoints ?? {})) url(`/oidc/endpoints/${name}`, value);
+  const pattern = preset.auth?.apiKey?.pattern;
+  if (pattern !== undefined) {
+    try {
+      new RegExp(pattern);
+    } catch (error) {
+      issues.push({ source, pointer: `${base}/auth/apiKey/pattern`, message: `is not a valid regular expression: ${(error as Error).message}` });
+    }
+  }
+  return issues;
+}

@@ -1,0 +1,376 @@
+/**
+ * A real OpenID Connect provider (oidc-provider) on loopback that behaves like an Okta custom
+ * authorization server for the OAuth 2.0 Device Authorization Grant (RFC 8628): JWT access tokens
+ * for one audience, refresh tokens with rotation, revocation, plus test hooks (counts, faults,
+ * pause/resume, directly minted tokens). Test/sandbox use only.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+// @ts-expect-error -- oidc-provider 9 ships no type declarations
+import Provider, { errors } from "oidc-provider";
+// @ts-expect-error -- untyped deep import; the per-instance memory store of oidc-provider
+import { createMemoryAdapter } from "oidc-provider/lib/adapters/memory_adapter.js";
+
+export interface IdpOptions {
+  host?: string;
+  port?: number;
+  clientId?: string;
+  audience?: string;
+  /** Extra scopes besides openid profile email offline_access; they become the audience's API scopes. */
+  scopes?: string[];
+  accessTokenTtlSeconds?: number;
+  rotateRefreshTokens?: boolean;
+  deviceInterval?: number;
+  enforceSlowDown?: boolean;
+  issueRefreshToken?: boolean;
+  /** Lifetime of a device code (default 600). Once expired it answers expired_token for ~15 s, then invalid_grant. */
+  deviceCodeTtlSeconds?: number;
+  users?: Record<string, { email: string; name?: string }>;
+  log?: (line: string) => void;
+}
+
+export type IdpFault =
+  | null
+  | { status: number; body?: string; endpoints?: "token" | "all" }
+  | { delayMs: number; endpoints?: "token" | "all" };
+
+export interface IdpCounts {
+  deviceAuthorization: number;
+  deviceCodeGrant: number;
+  refreshGrant: number;
+  refreshGrantFailures: number;
+  revocation: number;
+}
+
+export interface TestIdp {
+  issuer: string;
+  jwksUri: string;
+  clientId: string;
+  audience: string;
+  counts: IdpCounts;
+  setFault(f: IdpFault): void;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  close(): Promise<void>;
+  mintAccessToken(
+    claims?: Record<string, unknown>,
+    opts?: { expiresInSeconds?: number; audience?: string; issuer?: string },
+  ): Promise<string>;
+}
+
+const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
+const BASE_SCOPES = ["openid", "profile", "email", "offline_access"];
+
+interface SigningKey {
+  privateJwk: JWK;
+  privateKey: CryptoKey;
+  kid: string;
+}
+
+let signingKey: Promise<SigningKey> | undefined;
+
+/** One RSA key per process: generating it costs ~100 ms, reusing it makes start ~2 ms. */
+function getSigningKey(): Promise<SigningKey> {
+  signingKey ??= (async () => {
+    const { privateKey } = await generateKeyPair("RS256", { extractable: true });
+    const kid = `sandbox-${randomUUID().slice(0, 8)}`;
+    const privateJwk = { ...(await exportJWK(privateKey)), kid, alg: "RS256", use: "sig" };
+    return { privateJwk, privateKey, kid };
+  })();
+  return signingKey;
+}
+
+/** The subset of a Koa context used by the middleware below (oidc-provider is untyped). */
+interface KoaContext {
+  method: string;
+  path: string;
+  status: number;
+  body: unknown;
+  oidc?: { route?: string; params?: Record<string, unknown> };
+}
+
+interface ModelAdapter {
+  find(id: string): Promise<unknown>;
+  [key: string]: unknown;
+}
+
+/** Wraps the DeviceCode adapter so polls (token endpoint only) faster than `interval` fail with slow_down. */
+function slowDownAdapter(
+  base: (name: string) => ModelAdapter,
+  intervalMs: () => number,
+  inTokenEndpoint: () => boolean,
+): (name: string) => ModelAdapter {
+  const lastPoll = new Map<string, number>();
+  return (name) => {
+    const adapter = base(name);
+    if (name !== "DeviceCode") return adapter;
+    const find = adapter.find.bind(adapter);
+    adapter.find = async (id: string) => {
+      if (inTokenEndpoint()) {
+        const now = Date.now();
+        const previous = lastPoll.get(id);
+        lastPoll.set(id, now);
+        if (previous !== undefined && now - previous < intervalMs()) throw new errors.SlowDown();
+      }
+      return find(id);
+    };
+    return adapter;
+  };
+}
+
+function listen(server: ReturnType<typeof createServer>, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+}
+
+function closeServer(server: ReturnType<typeof createServer>): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
+  const host = opts.host ?? "127.0.0.1";
+  const clientId = opts.clientId ?? "sandbox-cli";
+  const audience = opts.audience ?? "api://sandbox-gateway";
+  const apiScopes = opts.scopes ?? [];
+  const accessTokenTtl = opts.accessTokenTtlSeconds ?? 3600;
+  const deviceInterval = opts.deviceInterval ?? 5;
+  const users = opts.users ?? { alice: { email: "alice@example.com", name: "Alice Example" } };
+  const log = opts.log ?? (() => {});
+  const key = await getSigningKey();
+
+  const counts: IdpCounts = {
+    deviceAuthorization: 0,
+    deviceCodeGrant: 0,
+    refreshGrant: 0,
+    refreshGrantFailures: 0,
+    revocation: 0,
+  };
+  let fault: IdpFault = null;
+  const route = new AsyncLocalStorage<string>();
+
+  const server = createServer();
+  await listen(server, opts.port ?? 0, host);
+  const port = (server.address() as AddressInfo).port;
+  const issuer = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: clientId,
+        application_type: "native",
+        token_endpoint_auth_method: "none",
+        grant_types: [DEVICE_GRANT, "refresh_token"],
+        response_types: [],
+        redirect_uris: [],
+      },
+    ],
+    jwks: { keys: [key.privateJwk] },
+    adapter: slowDownAdapter(
+      createMemoryAdapter(),
+      () => deviceInterval * 1000,
+      () => opts.enforceSlowDown === true && route.getStore() === "token",
+    ),
+    scopes: [...BASE_SCOPES, ...apiScopes],
+    claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"] },
+    // Put email/name in the ID token even though an access token is issued too (Okta does).
+    conformIdTokenClaims: false,
+    findAccount: async (_ctx: unknown, accountId: string) => {
+      const user = users[accountId];
+      // Unknown login: the device flow ends with access_denied (the login page itself accepts anything).
+      if (!user) throw new errors.AccessDenied(`unknown user ${accountId}`);
+      return {
+        accountId,
+        claims: async () => ({
+          sub: accountId,
+          email: user.email,
+          email_verified: true,
+          name: user.name ?? accountId,
+        }),
+      };
+    },
+    issueRefreshToken: async (
+      _ctx: unknown,
+      client: { grantTypeAllowed(g: string): boolean },
+      source: { scopes: Set<string> },
+    ) =>
+      opts.issueRefreshToken !== false &&
+      client.grantTypeAllowed("refresh_token") &&
+      source.scopes.has("offline_access"),
+    rotateRefreshToken: opts.rotateRefreshTokens ?? true,
+    ttl: {
+      AccessToken: accessTokenTtl,
+      DeviceCode: opts.deviceCodeTtlSeconds ?? 600,
+      Grant: 14 * 24 * 3600,
+      IdToken: 3600,
+      Interaction: 3600,
+      RefreshToken: 14 * 24 * 3600,
+      Session: 24 * 3600,
+    },
+    features: {
+      devInteractions: { enabled: true },
+      revocation: {
+        enabled: true,
+        // A public client may revoke only its own tokens (the default policy, minus its notice).
+        allowedPolicy: async (_ctx: unknown, client: { clientId: string }, token: { clientId?: string }) =>
+          token.clientId === client.clientId,
+      },
+      deviceFlow: {
+        enabled: true,
+        userCodeInputSource: deviceInputPage,
+        userCodeConfirmSource: deviceConfirmPage,
+        successSource: deviceSuccessPage,
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: async () => audience,
+        useGrantedResource: async () => true,
+        getResourceServerInfo: async (_ctx: unknown, resource: string) => {
+          if (resource !== audience) throw new errors.InvalidTarget();
+          return {
+            scope: apiScopes.join(" "),
+            audience,
+            accessTokenTTL: accessTokenTtl,
+            accessTokenFormat: "jwt",
+            jwt: { sign: { alg: "RS256" } },
+          };
+        },
+      },
+    },
+  });
+
+  provider.use(async (ctx: KoaContext, next: () => Promise<void>) => {
+    await route.run(ctx.path === "/token" ? "token" : "other", next);
+    const name = ctx.oidc?.route;
+    const grantType = ctx.oidc?.params?.grant_type;
+    if (name === "device_authorization") {
+      counts.deviceAuthorization += 1;
+      if (ctx.status === 200 && ctx.body && typeof ctx.body === "object") {
+        (ctx.body as Record<string, unknown>).interval = deviceInterval;
+      }
+    } else if (name === "token" && grantType === DEVICE_GRANT) {
+      counts.deviceCodeGrant += 1;
+    } else if (name === "token" && grantType === "refresh_token") {
+      counts.refreshGrant += 1;
+      if (ctx.status >= 400) counts.refreshGrantFailures += 1;
+    } else if (name === "revocation") {
+      counts.revocation += 1;
+    }
+    const detail = grantType ? ` grant_type=${String(grantType)}` : "";
+    log(`idp ${ctx.method} ${ctx.path}${detail} -> ${ctx.status}`);
+  });
+
+  const handle = provider.callback() as (req: IncomingMessage, res: ServerResponse) => void;
+  server.on("request", (req: IncomingMessage, res: ServerResponse) => {
+    const active = fault;
+    const path = (req.url ?? "/").split("?")[0];
+    if (!active || ((active.endpoints ?? "token") === "token" && path !== "/token")) return handle(req, res);
+    if ("delayMs" in active) {
+      log(`idp fault: delaying ${req.method} ${path} by ${active.delayMs} ms`);
+      const timer = setTimeout(() => handle(req, res), active.delayMs);
+      res.once("close", () => clearTimeout(timer));
+      return;
+    }
+    log(`idp fault: ${req.method} ${path} -> ${active.status}`);
+    req.resume();
+    const body =
+      active.body ?? JSON.stringify({ error: "server_error", error_description: "injected fault" });
+    res.writeHead(active.status, {
+      "content-type": body.startsWith("{") ? "application/json" : "text/plain",
+      "cache-control": "no-store",
+    });
+    res.end(body);
+  });
+
+  return {
+    issuer,
+    jwksUri: `${issuer}/jwks`,
+    clientId,
+    audience,
+    counts,
+    setFault(f) {
+      fault = f;
+    },
+    async pause() {
+      await closeServer(server);
+    },
+    async resume() {
+      if (!server.listening) await listen(server, port, host);
+    },
+    async close() {
+      await closeServer(server);
+    },
+    async mintAccessToken(claims = {}, o = {}) {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ client_id: clientId, scope: apiScopes.join(" "), sub: "alice", ...claims })
+        .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: key.kid })
+        .setIssuer(o.issuer ?? issuer)
+        .setAudience(o.audience ?? audience)
+        .setIssuedAt(now)
+        .setJti(randomUUID())
+        .setExpirationTime(now + (o.expiresInSeconds ?? accessTokenTtl))
+        .sign(key.privateKey);
+    },
+  };
+}
+
+// Plain replacements of oidc-provider's default device pages (the defaults log a notice when used).
+// Forms, field names and ids are the same, so approve.ts drives them like a browser would.
+interface PageContext {
+  type: string;
+  body: string;
+}
+
+function page(title: string, inner: string): string {
+  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${title}</title></head><body><h1>${title}</h1>${inner}</body></html>`;
+}
+
+async function deviceInputPage(
+  ctx: PageContext,
+  form: string,
+  _out: unknown,
+  err?: { name?: string; userCode?: string },
+) {
+  let message = "Enter the code displayed on your device";
+  if (err?.name === "AbortedError") message = "The Sign-in request was interrupted";
+  else if (err && (err.userCode || err.name === "NoCodeError"))
+    message = "The code you entered is incorrect. Try again";
+  else if (err) message = "There was an error processing your request";
+  ctx.type = "html";
+  ctx.body = page(
+    "Sign-in",
+    `<p id="message">${message}</p>${form}<button type="submit" form="op.deviceInputForm">Continue</button>`,
+  );
+}
+
+async function deviceConfirmPage(
+  ctx: PageContext,
+  form: string,
+  _client: unknown,
+  _info: unknown,
+  userCode: string,
+) {
+  ctx.type = "html";
+  ctx.body = page(
+    "Confirm Device",
+    `<p>The following code should be displayed on your device: <code>${userCode}</code></p>${form}` +
+      `<button autofocus type="submit" form="op.deviceConfirmForm">Continue</button>` +
+      `<button type="submit" form="op.deviceConfirmForm" value="yes" name="abort">Abort</button>`,
+  );
+}
+
+async function deviceSuccessPage(ctx: PageContext) {
+  ctx.type = "html";
+  ctx.body = page("Sign-in Success", "<p>Your sign-in was successful, you can now close this page.</p>");
+}
