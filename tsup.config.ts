@@ -1,4 +1,7 @@
+import { readFileSync } from "node:fs";
 import { defineConfig } from "tsup";
+
+const { version } = JSON.parse(readFileSync("package.json", "utf8")) as { version: string };
 
 export default defineConfig([
   {
@@ -9,8 +12,9 @@ export default defineConfig([
     platform: "node",
     dts: { entry: { index: "src/index.ts", engine: "src/engine.ts" } },
     splitting: true,
-    sourcemap: false,
     clean: true,
-    shims: false,
+    // The sandbox's servers are optional peers, loaded only by `opencode-oidc sandbox|demo`.
+    external: ["oidc-provider", "jose", "@opencode-ai/plugin"],
+    define: { __VERSION__: JSON.stringify(version) },
   },
 ]);

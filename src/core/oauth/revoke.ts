@@ -9,7 +9,7 @@ export interface RevokeResult {
   note?: string;
 }
 
-/** RFC 7009: revoke the refresh token (which ends the grant) and the access token, where supported. */
+/** RFC 7009: revoke the login at the issuer, where it has a revocation endpoint. */
 export async function revokeTokens(settings: OidcSettings, tokens: TokenSet, ctx: RequestContext = {}): Promise<RevokeResult> {
   let as: oauth.AuthorizationServer;
   try {
@@ -20,12 +20,12 @@ export async function revokeTokens(settings: OidcSettings, tokens: TokenSet, ctx
   const endpoint = as.revocation_endpoint;
   if (!endpoint) return { revoked: false, note: "the issuer has no revocation endpoint" };
   const client = clientFor(settings);
+  // Revoking the refresh token ends the grant (RFC 7009 §2.1); JWT access tokens often cannot be
+  // revoked at all and expire on their own, so the access token is revoked only when it is all we have.
+  const token = tokens.refreshToken ?? tokens.accessToken;
   try {
-    for (const token of [tokens.refreshToken, tokens.accessToken]) {
-      if (!token) continue;
-      const response = await oauth.revocationRequest(as, client, clientAuth, token, requestOptions(endpoint, ctx));
-      await oauth.processRevocationResponse(response);
-    }
+    const response = await oauth.revocationRequest(as, client, clientAuth, token, requestOptions(endpoint, ctx));
+    await oauth.processRevocationResponse(response);
     return { revoked: true };
   } catch (error) {
     return { revoked: false, note: toIdpError(error, "Revoking the tokens", ctx.signal).message };

@@ -1,0 +1,82 @@
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { ErrorCode, OidcError } from "../../core/errors.js";
+import { formatIssue, type Issue } from "../../presets/issues.js";
+import { pickPreset, resolvePresets } from "../../presets/resolve.js";
+import { checkConfigDocument, checkPresetDocument } from "../../presets/validate.js";
+import type { Command } from "../command.js";
+import { json, out, say } from "../io.js";
+
+export const presets: Command = {
+  name: "presets",
+  usage: "presets list | presets show [ID] [--json] | presets validate FILE...",
+  summary:
+    "list: every resolved preset and where it comes from. show: one resolved preset and the origin of each field set above the bundled preset. validate: check preset or config files (exit 0 valid, 1 with every error).",
+  options: { json: { type: "boolean", description: "Print JSON (list, show)" } },
+  async run(ctx) {
+    const [sub, ...rest] = ctx.positionals;
+    if (sub === "validate") return validate(rest, ctx.cwd);
+    const resolution = await resolvePresets({ cwd: ctx.cwd, env: ctx.env });
+    for (const issue of resolution.issues) say(`warning: ${formatIssue(issue)}`);
+    if (sub === "list" || sub === undefined) {
+      const rows = [...resolution.presets.values()].map(({ preset, origins, missing }) => ({
+        id: preset.id,
+        name: preset.name,
+        provider: preset.provider.id,
+        default: preset.id === resolution.defaultId,
+        sources: [...new Set(Object.values(origins).map((o) => o.source))],
+        missing: missing.map((m) => m.pointer),
+      }));
+      if (ctx.values.json) json(rows);
+      else out(rows.map((r) => `${r.default ? "*" : " "} ${r.id}\t${r.name}\tprovider ${r.provider}\t${r.sources.join(", ")}${r.missing.length ? `\tmissing ${r.missing.join(" ")}` : ""}`).join("\n"));
+      return 0;
+    }
+    if (sub === "show") {
+      const { preset, origins, missing } = pickPreset(resolution, rest[0]);
+      const overridden = Object.fromEntries(
+        Object.entries(origins)
+          .filter(([, origin]) => !origin.source.startsWith("bundled "))
+          .sort(([a], [b]) => a.localeCompare(b)),
+      );
+      if (ctx.values.json) {
+        json({ preset, origins: overridden, missing: missing.map((m) => m.pointer), layers: resolution.layers });
+        return 0;
+      }
+      out(JSON.stringify(preset, null, 2));
+      const lines = Object.entries(overridden).map(([pointer, o]) => `  ${pointer}  ←  ${o.source}${o.pointer && o.pointer !== pointer ? ` ${o.pointer}` : ""}`);
+      say(lines.length > 0 ? `Overridden fields:\n${lines.join("\n")}` : "No field overridden above the bundled preset.");
+      if (missing.length > 0) say(`Missing: ${missing.map((m) => m.pointer).join(", ")}`);
+      return 0;
+    }
+    throw new OidcError(ErrorCode.USAGE, `Unknown presets subcommand "${sub}".`, { hint: "Use list, show or validate." });
+  },
+};
+
+/** A file is either a preset document (has `id`) or a config document (`presets`, `default`). */
+async function validate(files: string[], cwd: string): Promise<number> {
+  if (files.length === 0) throw new OidcError(ErrorCode.USAGE, "presets validate needs at least one FILE.");
+  const issues: Issue[] = [];
+  for (const file of files) {
+    const path = resolve(cwd, file);
+    const source = `file ${path}`;
+    let document: unknown;
+    try {
+      document = JSON.parse(await readFile(path, "utf8"));
+    } catch (error) {
+      issues.push({ source, pointer: "", message: `cannot be read as JSON: ${(error as Error).message}` });
+      continue;
+    }
+    const isPreset = typeof document === "object" && document !== null && "id" in document;
+    const found = isPreset ? checkPresetDocument(document, source) : checkConfigDocument(document, source);
+    if (found.length === 0) {
+      // Structure is fine: resolve it over the bundled presets to catch unknown `extends` and missing fields.
+      const layer = { source, document: isPreset ? { presets: [document] } : document };
+      const resolution = await resolvePresets({ configFiles: false, env: {}, extraLayers: [layer] });
+      found.push(...resolution.issues.map((i) => (isPreset && i.pointer.startsWith("/presets/0") ? { ...i, pointer: i.pointer.slice("/presets/0".length) } : i)));
+    }
+    issues.push(...found);
+    if (found.length === 0) say(`${path}: valid`);
+  }
+  for (const issue of issues) say(formatIssue(issue));
+  return issues.length === 0 ? 0 : 1;
+}

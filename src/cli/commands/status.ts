@@ -1,0 +1,50 @@
+import { decodeJwtClaims } from "../../core/oauth/tokens.js";
+import { type Command, PRESET_OPTION } from "../command.js";
+import { json, out } from "../io.js";
+import { presetRuntime } from "../runtime.js";
+
+export const status: Command = {
+  name: "status",
+  usage: "status [--preset ID] [--json]",
+  summary: "Show whether you are logged in: subject, email, expiry, scopes and where the tokens are stored. Never prints a secret.",
+  options: { ...PRESET_OPTION, json: { type: "boolean", description: "Print JSON" } },
+  async run(ctx) {
+    const rt = await presetRuntime(ctx);
+    const tokens = rt.oidc ? await rt.store.read(rt.sessionKey) : undefined;
+    const claims = decodeJwtClaims(tokens?.idToken) ?? decodeJwtClaims(tokens?.accessToken) ?? {};
+    const report = {
+      preset: rt.preset.id,
+      provider: rt.preset.provider.id,
+      issuer: rt.preset.oidc.issuer,
+      clientId: rt.preset.oidc.clientId,
+      loggedIn: tokens !== undefined,
+      subject: (claims.sub as string | undefined) ?? null,
+      email: (claims.email as string | undefined) ?? null,
+      expiresAt: tokens ? new Date(tokens.expiresAt).toISOString() : null,
+      expired: tokens ? tokens.expiresAt <= Date.now() : null,
+      refreshable: tokens ? tokens.refreshToken !== undefined : null,
+      scopes: tokens?.scope?.split(" ").filter(Boolean) ?? null,
+      apiKeyStored: (await rt.store.getApiKey(rt.preset.id)) !== undefined,
+      store: rt.paths.tokenFile,
+      missing: rt.resolved.missing.map((m) => m.pointer),
+    };
+    if (ctx.values.json) {
+      json(report);
+      return 0;
+    }
+    const lines = [`Preset:    ${rt.preset.name} (${rt.preset.id}) → provider ${rt.preset.provider.id}`];
+    if (report.missing.length > 0) lines.push(`Missing:   ${report.missing.join(", ")} (run \`opencode-oidc login\` to see how to supply them)`);
+    lines.push(`Issuer:    ${report.issuer ?? "(not set)"}`);
+    if (report.loggedIn) {
+      lines.push(`Logged in: yes, as ${report.email ?? report.subject ?? "unknown"}${report.subject && report.email ? ` (sub ${report.subject})` : ""}`);
+      lines.push(`Expires:   ${report.expiresAt}${report.expired ? " (expired; refreshed on next use)" : ""}${report.refreshable ? "" : " — no refresh token"}`);
+      if (report.scopes) lines.push(`Scopes:    ${report.scopes.join(" ")}`);
+    } else {
+      lines.push("Logged in: no");
+    }
+    lines.push(`API key:   ${report.apiKeyStored ? "stored" : "none"}`);
+    lines.push(`Store:     ${report.store}`);
+    out(lines.join("\n"));
+    return 0;
+  },
+};

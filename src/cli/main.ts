@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+import { describeError, isOidcError } from "../core/errors.js";
+import { type Command, helpText, parseCommandArgs } from "./command.js";
+import { login } from "./commands/login.js";
+import { logout } from "./commands/logout.js";
+import { models } from "./commands/models.js";
+import { presets } from "./commands/presets.js";
+import { status } from "./commands/status.js";
+import { token } from "./commands/token.js";
+import { out, say } from "./io.js";
+
+interface LazyCommand {
+  name: string;
+  summary: string;
+  load: () => Promise<Command>;
+}
+const lazy = (name: string, summary: string, load: () => Promise<Command>): LazyCommand => ({ name, summary, load });
+
+/** Commands that pull in heavier modules (the sandbox's OIDC server, YAML) load them only when used. */
+const COMMANDS: Array<Command | LazyCommand> = [
+  login,
+  status,
+  token,
+  logout,
+  models,
+  presets,
+  lazy("envoy", "Render Envoy configuration that accepts exactly the preset's tokens", async () => (await import("./commands/envoy-cli.js")).envoy),
+  lazy("sandbox", "Start a local OIDC server and a JWT-checking gateway on loopback", async () => (await import("./commands/sandbox.js")).sandbox),
+  lazy("demo", "Run the whole flow end to end on the sandbox", async () => (await import("./commands/demo.js")).demo),
+];
+
+function usage(): string {
+  return [
+    "Usage: opencode-oidc <command> [options]",
+    "",
+    "Log in to an OIDC-protected AI gateway and use it from OpenCode, curl or scripts.",
+    "",
+    "Commands:",
+    ...COMMANDS.map((c) => `  ${c.name.padEnd(10)} ${c.summary.split(". ")[0]?.replace(/\.$/, "")}`),
+    "",
+    "Run `opencode-oidc <command> --help` for a command's options.",
+  ].join("\n");
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    out(usage());
+    return name ? 0 : 2;
+  }
+  if (name === "--version" || name === "-v") {
+    out(VERSION);
+    return 0;
+  }
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    say(`Unknown command "${name}".\n\n${usage()}`);
+    return 2;
+  }
+  try {
+    const command = "load" in entry ? await entry.load() : entry;
+    const parsed = parseCommandArgs(command, rest);
+    if (parsed.help) {
+      out(helpText(command));
+      return 0;
+    }
+    return await command.run({ values: parsed.values, positionals: parsed.positionals, env, cwd });
+  } catch (error) {
+    say(`error: ${describeError(error)}`);
+    if (isOidcError(error)) say(`(code ${error.code})`);
+    return isOidcError(error, "USAGE") ? 2 : 1;
+  }
+}
+
+declare const __VERSION__: string | undefined;
+const VERSION = typeof __VERSION__ === "string" ? __VERSION__ : "0.0.0-dev";
+
+const invoked = process.argv[1] && /(?:cli|main)\.(?:js|ts|mjs)$|opencode-oidc$/.test(process.argv[1]);
+if (invoked) {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (error) => {
+      say(`error: ${describeError(error)}`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,27 @@
+/** What the gateway told us about one model, before the preset's settings are applied. */
+export interface DiscoveredModel {
+  id: string;
+  ownedBy?: string;
+  context?: number;
+  output?: number;
+  toolCall?: boolean;
+  vision?: boolean;
+  reasoning?: boolean;
+  /** USD per million tokens. */
+  cost?: { input?: number; output?: number; cache_read?: number; cache_write?: number };
+}
+
+export type Modality = "text" | "image" | "audio" | "video" | "pdf";
+
+/** A model as OpenCode's config describes it (`provider.<id>.models.<model id>`). */
+export interface OpencodeModel {
+  name: string;
+  limit?: { context: number; output: number };
+  tool_call?: boolean;
+  reasoning?: boolean;
+  attachment?: boolean;
+  temperature?: boolean;
+  modalities?: { input: Modality[]; output: Modality[] };
+  cost?: { input: number; output: number; cache_read?: number; cache_write?: number };
+  options?: Record<string, unknown>;
+}

@@ -1,0 +1,100 @@
+import type { AuthHook } from "@opencode-ai/plugin";
+import { describeError, isOidcError } from "../core/errors.js";
+import { pollDeviceToken, startDeviceAuthorization } from "../core/oauth/device.js";
+import { openBrowser } from "../runtime/browser.js";
+import type { PresetRuntime } from "../runtime/preset-runtime.js";
+import { STORE_MARKER } from "./constants.js";
+
+type Method = AuthHook["methods"][number];
+
+function minutesLeft(expiresAt: number): number {
+  return Math.max(1, Math.round((expiresAt - Date.now()) / 60_000));
+}
+
+/** "Okta Device Flow": the URL and code through OpenCode, polling through the engine, tokens in the store. */
+export function deviceMethod(rt: PresetRuntime, label: string, forOtherProvider: boolean): Method {
+  return {
+    type: "oauth",
+    label,
+    async authorize() {
+      const settings = rt.requireOidc();
+      const auth = await startDeviceAuthorization(settings, { fetch: rt.fetch }).catch((error: unknown) => {
+        rt.logger.log("error", "device authorization failed", { error: describeError(error) });
+        throw new Error(describeError(error));
+      });
+      const url = auth.verificationUriComplete ?? auth.verificationUri;
+      rt.logger.log("info", "device login started", { verificationUri: auth.verificationUri, expiresInMin: minutesLeft(auth.expiresAt) });
+      void openBrowser(url);
+      return {
+        url,
+        method: "auto" as const,
+        instructions: `Confirm the code ${auth.userCode} at ${auth.verificationUri} (valid for ${minutesLeft(auth.expiresAt)} min).`,
+        async callback() {
+          try {
+            const tokens = await pollDeviceToken(settings, auth, { fetch: rt.fetch });
+            await rt.session().save(tokens);
+            rt.logger.log("info", "device login complete", { expiresAt: new Date(tokens.expiresAt).toISOString() });
+            return {
+              type: "success" as const,
+              ...(forOtherProvider && { provider: rt.preset.provider.id }),
+              refresh: STORE_MARKER,
+              access: STORE_MARKER,
+              expires: tokens.expiresAt,
+            };
+          } catch (error) {
+            rt.logger.log("error", "device login failed", { code: isOidcError(error) ? error.code : "unknown", error: describeError(error) });
+            return { type: "failed" as const };
+          }
+        },
+      };
+    },
+  };
+}
+
+/** "Manual API Key": checked against the preset's pattern, kept in the token store for discovery and the CLI. */
+export function apiKeyMethod(rt: PresetRuntime, label: string, forOtherProvider: boolean): Method {
+  const { header, pattern } = rt.preset.auth.apiKey;
+  return {
+    type: "api",
+    label,
+    prompts: [
+      {
+        type: "text",
+        key: "apiKey",
+        message: `API key for ${rt.preset.name} (sent as ${header})`,
+        placeholder: pattern.startsWith("^") ? `${pattern.slice(1).replace(/[\\^$.*+?()[\]{}|]/g, "")}...` : undefined,
+        validate: (value: string) => {
+          try {
+            rt.checkApiKey(value);
+            return undefined;
+          } catch (error) {
+            return describeError(error).split("\n")[0];
+          }
+        },
+      },
+    ],
+    async authorize(inputs?: Record<string, string>) {
+      const key = (inputs?.apiKey ?? "").trim();
+      try {
+        rt.checkApiKey(key);
+        await rt.store.setApiKey(rt.preset.id, key);
+        rt.logger.log("info", "API key stored");
+        return { type: "success" as const, key, ...(forOtherProvider && { provider: rt.preset.provider.id }) };
+      } catch (error) {
+        rt.logger.log("error", "API key rejected", { error: describeError(error) });
+        return { type: "failed" as const };
+      }
+    },
+  };
+}
+
+export function methodsFor(runtimes: PresetRuntime[]): Method[] {
+  const methods: Method[] = [];
+  runtimes.forEach((rt, index) => {
+    const other = index > 0;
+    const prefix = other ? `${rt.preset.name}: ` : "";
+    if (rt.preset.auth.deviceFlow.enabled) methods.push(deviceMethod(rt, prefix + rt.preset.auth.deviceFlow.label, other));
+    if (rt.preset.auth.apiKey.enabled) methods.push(apiKeyMethod(rt, prefix + rt.preset.auth.apiKey.label, other));
+  });
+  return methods;
+}

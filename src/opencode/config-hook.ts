@@ -1,0 +1,36 @@
+import type { Config } from "@opencode-ai/plugin";
+import type { OpencodeModel } from "../core/models/types.js";
+import { listModels } from "../runtime/model-discovery.js";
+import type { PresetRuntime } from "../runtime/preset-runtime.js";
+
+type ProviderConfig = NonNullable<Config["provider"]>[string];
+
+/**
+ * Adds each preset's provider to OpenCode's live config unless the user defined it, and fills in the
+ * discovered models. What the user wrote by hand (options, models, names) always wins. Never throws.
+ */
+export async function injectProviders(config: Config, runtimes: PresetRuntime[], extraOptions: (rt: PresetRuntime) => Record<string, unknown> = () => ({})): Promise<void> {
+  const listings = await Promise.all(
+    runtimes.map((rt) =>
+      listModels(rt).catch((error: unknown) => {
+        rt.logger.log("warn", "model discovery failed", { error: String(error) });
+        return { models: {} as Record<string, OpencodeModel>, source: "none" as const };
+      }),
+    ),
+  );
+  config.provider ??= {};
+  runtimes.forEach((rt, index) => {
+    const { provider } = rt.preset;
+    const listing = listings[index];
+    const user = (config.provider?.[provider.id] ?? {}) as ProviderConfig & Record<string, unknown>;
+    const entry: Record<string, unknown> = {
+      npm: provider.npm,
+      name: provider.name,
+      ...user,
+      options: { baseURL: provider.baseURL, ...extraOptions(rt), ...(user.options as Record<string, unknown> | undefined) },
+      models: { ...listing?.models, ...(user.models as Record<string, unknown> | undefined) },
+    };
+    (config.provider as Record<string, unknown>)[provider.id] = entry;
+    rt.logger.log("debug", "provider injected", { provider: provider.id, models: Object.keys(entry.models as object).length, source: listing?.source });
+  });
+}

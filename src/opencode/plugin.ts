@@ -1,0 +1,55 @@
+import type { Hooks, Plugin, PluginInput, PluginModule } from "@opencode-ai/plugin";
+import { describeError } from "../core/errors.js";
+import { formatIssue } from "../presets/issues.js";
+import type { PresetRuntime } from "../runtime/preset-runtime.js";
+import { resolveRuntimes } from "../runtime/resolve-runtimes.js";
+import { methodsFor } from "./auth-methods.js";
+import { injectProviders } from "./config-hook.js";
+import { PLUGIN_ID, STORE_MARKER } from "./constants.js";
+import { providerFetch } from "./provider-fetch.js";
+
+/**
+ * The OpenCode plugin: one provider per resolved preset (the default preset first). Nothing here
+ * prints, prompts or throws into OpenCode; problems go to the debug log.
+ */
+export const server: Plugin = async (input: PluginInput, options?: Record<string, unknown>): Promise<Hooks> => {
+  let runtimes: PresetRuntime[];
+  try {
+    const resolved = await resolveRuntimes({ cwd: input.directory, pluginOptions: options });
+    runtimes = resolved.all;
+    for (const issue of resolved.issues) resolved.primary?.logger.log("error", `preset problem: ${formatIssue(issue)}`);
+  } catch (error) {
+    void error;
+    return {};
+  }
+  const primary = runtimes[0];
+  if (!primary) return {};
+  const others = runtimes.slice(1);
+  return {
+    async config(config) {
+      try {
+        await injectProviders(config, runtimes, (rt) => (rt === primary ? {} : { fetch: providerFetch(rt, "auto") }));
+      } catch (error) {
+        primary.logger.log("error", "config hook failed", { error: describeError(error) });
+      }
+    },
+    auth: {
+      provider: primary.preset.provider.id,
+      methods: methodsFor([primary, ...others]),
+      async loader(getAuth) {
+        try {
+          const auth = (await getAuth()) as { type?: string; key?: string; access?: string };
+          const kind = auth?.type === "api" ? "api" : auth?.type === "oauth" ? "oauth" : "auto";
+          const key = kind === "api" && auth.key !== STORE_MARKER ? auth.key : undefined;
+          return { apiKey: STORE_MARKER, fetch: providerFetch(primary, kind, key) };
+        } catch (error) {
+          primary.logger.log("error", "loader failed", { error: describeError(error) });
+          return {};
+        }
+      },
+    },
+  };
+};
+
+const plugin: PluginModule = { id: PLUGIN_ID, server };
+export default plugin;

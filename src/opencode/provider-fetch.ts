@@ -1,0 +1,46 @@
+import { authorizedFetch, type Credential } from "../core/authorized-fetch.js";
+import { describeError } from "../core/errors.js";
+import type { FetchLike } from "../core/ports.js";
+import type { PresetRuntime } from "../runtime/preset-runtime.js";
+
+export type AuthKind = "oauth" | "api" | "auto";
+
+/**
+ * The fetch OpenCode's provider SDK uses for every request of one preset: the session's current
+ * token (from memory while fresh) or the API key; a 401 refreshes once and retries once.
+ */
+export function providerFetch(rt: PresetRuntime, kind: AuthKind, apiKey?: string): FetchLike {
+  const header = rt.preset.auth.apiKey.header;
+  let useKey: Promise<Credential | undefined> | undefined;
+  const keyCredential = (): Promise<Credential | undefined> => {
+    if (apiKey) return Promise.resolve({ kind: "api-key", header, key: apiKey });
+    useKey ??= rt.apiKeyCredential();
+    return useKey;
+  };
+  const credential = async (): Promise<Credential> => {
+    if (kind === "api") {
+      const key = await keyCredential();
+      if (key) return key;
+    }
+    if (kind === "oauth" || (kind === "auto" && rt.oidc && (await rt.hasSession()))) {
+      return { kind: "bearer", token: await rt.session().getAccessToken() };
+    }
+    const key = await keyCredential();
+    if (key) return key;
+    throw new Error(`Not logged in to ${rt.preset.name}: run \`opencode auth login\` and choose ${rt.preset.provider.name}, or \`opencode-oidc login --preset ${rt.preset.id}\`.`);
+  };
+  return authorizedFetch({
+    credential,
+    authHeaders: [header],
+    fetch: rt.fetch,
+    async renew(rejected) {
+      if (rejected.kind !== "bearer") return undefined;
+      try {
+        return { kind: "bearer", token: await rt.session().getAccessToken({ rejected: rejected.token }) };
+      } catch (error) {
+        rt.logger.log("warn", "renewal after 401 failed", { error: describeError(error) });
+        return undefined;
+      }
+    },
+  });
+}
