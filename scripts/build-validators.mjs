@@ -24,7 +24,8 @@ const requires = [...new Set([...code.matchAll(/require\("([^"]+)"\)/g)].map((m)
 let esm = code;
 const imports = requires.map((spec, i) => {
   esm = esm.replaceAll(`require("${spec}")`, `__rt${i}`);
-  return `import __rt${i} from "${spec}.js";`;
+  // CommonJS interop differs between Node, bundlers and Bun: find the helper function either way.
+  return `import * as __m${i} from "${spec}.js";\nconst __rt${i} = { default: typeof __m${i}.default === "function" ? __m${i}.default : __m${i}.default.default };`;
 });
 const out = join(root, "src/presets/generated");
 mkdirSync(out, { recursive: true });

@@ -1,10 +1,18 @@
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { cosmiconfig, globalConfigSearchPlaces } from "cosmiconfig";
+import { cosmiconfig, getDefaultSearchPlaces, globalConfigSearchPlaces } from "cosmiconfig";
 import envPaths from "env-paths";
 import type { Issue } from "./issues.js";
 
 export const MODULE_NAME = "opencode-oidc";
+
+/** cosmiconfig's places plus `opencode-oidc.config.{json,yaml,yml}`; TypeScript configs are left out. */
+export const SEARCH_PLACES = [
+  ...getDefaultSearchPlaces(MODULE_NAME).filter((p) => !p.endsWith(".ts")),
+  `${MODULE_NAME}.config.json`,
+  `${MODULE_NAME}.config.yaml`,
+  `${MODULE_NAME}.config.yml`,
+];
 
 export interface ConfigFile {
   filepath: string;
@@ -41,7 +49,7 @@ export async function findConfigFiles(cwd: string, env: NodeJS.ProcessEnv = proc
     }
   };
   const project = await load(
-    () => cosmiconfig(MODULE_NAME, { searchStrategy: "global", stopDir: env.HOME ?? homedir(), cache: false }).search(cwd),
+    () => cosmiconfig(MODULE_NAME, { searchStrategy: "global", searchPlaces: SEARCH_PLACES, stopDir: env.HOME ?? homedir(), cache: false }).search(cwd),
     cwd,
   );
   const global = await load(

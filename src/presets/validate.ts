@@ -66,10 +66,11 @@ function runSchema(validator: Validator, document: unknown, source: string, base
 
 export function checkConfigDocument(document: unknown, source: string): Issue[] {
   const issues = runSchema(validateConfig, document, source, "");
-  if (issues.length > 0) return issues;
-  const presets = (document as ConfigDocument).presets ?? [];
+  const presets = (document as ConfigDocument | null)?.presets;
+  if (!Array.isArray(presets)) return issues;
   const ids = new Map<string, number>();
   presets.forEach((preset, index) => {
+    if (typeof preset !== "object" || preset === null) return;
     const previous = ids.get(preset.id);
     if (previous !== undefined) {
       issues.push({ source, pointer: `/presets/${index}/id`, message: `preset "${preset.id}" is already defined at /presets/${previous}` });
@@ -82,23 +83,26 @@ export function checkConfigDocument(document: unknown, source: string): Issue[] 
 
 export function checkPresetDocument(document: unknown, source: string, base = ""): Issue[] {
   const issues = runSchema(validatePreset, document, source, base);
-  if (issues.length > 0) return issues;
-  return semanticIssues(document as PresetDocument, source, base);
+  if (typeof document !== "object" || document === null) return issues;
+  return [...issues, ...semanticIssues(document as PresetDocument, source, base)];
 }
 
 /** What a JSON Schema cannot say: URLs that are insecure, regular expressions that do not compile. */
 export function semanticIssues(preset: PresetDocument, source: string, base: string): Issue[] {
   const issues: Issue[] = [];
-  const url = (pointer: string, value: string | null | undefined) => {
-    if (typeof value !== "string") return;
+  const url = (pointer: string, value: unknown) => {
+    if (typeof value !== "string" || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return; // the schema reports non-URLs
     const problem = urlProblem(value);
     if (problem) issues.push({ source, pointer: base + pointer, message: `${value} ${problem}` });
   };
   url("/provider/baseURL", preset.provider?.baseURL);
   url("/oidc/issuer", preset.oidc?.issuer);
-  for (const [name, value] of Object.entries(preset.oidc?.endpoints ?? {})) url(`/oidc/endpoints/${name}`, value);
+  const endpoints = preset.oidc?.endpoints;
+  if (typeof endpoints === "object" && endpoints !== null) {
+    for (const [name, value] of Object.entries(endpoints)) url(`/oidc/endpoints/${name}`, value);
+  }
   const pattern = preset.auth?.apiKey?.pattern;
-  if (pattern !== undefined) {
+  if (typeof pattern === "string") {
     try {
       new RegExp(pattern);
     } catch (error) {

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ErrorCode, OidcError } from "../../core/errors.js";
-import { formatIssue, type Issue } from "../../presets/issues.js";
+import { formatIssue, type Issue, presetInvalidError } from "../../presets/issues.js";
 import { pickPreset, resolvePresets } from "../../presets/resolve.js";
 import { checkConfigDocument, checkPresetDocument } from "../../presets/validate.js";
 import type { Command } from "../command.js";
@@ -17,7 +17,7 @@ export const presets: Command = {
     const [sub, ...rest] = ctx.positionals;
     if (sub === "validate") return validate(rest, ctx.cwd);
     const resolution = await resolvePresets({ cwd: ctx.cwd, env: ctx.env });
-    for (const issue of resolution.issues) say(`warning: ${formatIssue(issue)}`);
+    if (resolution.issues.length > 0) throw presetInvalidError(resolution.issues);
     if (sub === "list" || sub === undefined) {
       const rows = [...resolution.presets.values()].map(({ preset, origins, missing }) => ({
         id: preset.id,
