@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { authorizedFetch, type Credential } from "../../src/core/authorized-fetch.js";
+
+/** A fake fetch that records headers and answers with the given statuses in turn. */
+function recorder(statuses: number[]) {
+  const seen: Headers[] = [];
+  const fetch = async (_input: string | URL | Request, init?: RequestInit) => {
+    seen.push(new Headers(init?.headers));
+    return new Response("{}", { status: statuses[seen.length - 1] ?? 200 });
+  };
+  return { fetch, seen };
+}
+
+describe("authorizedFetch", () => {
+  it("sets the bearer token and removes the SDK's own credential headers", async () => {
+    const { fetch, seen } = recorder([200]);
+    const f = authorizedFetch({ credential: async () => ({ kind: "bearer", token: "t1" }), authHeaders: ["x-api-key"], fetch });
+    await f("http://gw/v1/chat", { headers: { authorization: "Bearer placeholder", "x-api-key": "stale", "content-type": "application/json" } });
+    expect(seen[0]?.get("authorization")).toBe("Bearer t1");
+    expect(seen[0]?.has("x-api-key")).toBe(false);
+    expect(seen[0]?.get("content-type")).toBe("application/json");
+  });
+  it("sends an API key in its header and no Authorization", async () => {
+    const { fetch, seen } = recorder([200]);
+    const f = authorizedFetch({ credential: async () => ({ kind: "api-key", header: "x-api-key", key: "sk-1" }), authHeaders: ["x-api-key"], fetch });
+    await f("http://gw/v1/models", { headers: { authorization: "Bearer sk-1" } });
+    expect(seen[0]?.get("x-api-key")).toBe("sk-1");
+    expect(seen[0]?.has("authorization")).toBe(false);
+  });
+  it("on a 401 renews once and retries once with the new token", async () => {
+    const { fetch, seen } = recorder([401, 401, 200]);
+    const renewed: Credential[] = [];
+    const f = authorizedFetch({
+      credential: async () => ({ kind: "bearer", token: "old" }),
+      renew: async (rejected) => {
+        renewed.push(rejected);
+        return { kind: "bearer", token: "new" };
+      },
+      authHeaders: [],
+      fetch,
+    });
+    const response = await f("http://gw/v1/chat", { method: "POST", body: "{}" });
+    expect(response.status).toBe(401);
+    expect(seen.map((h) => h.get("authorization"))).toEqual(["Bearer old", "Bearer new"]);
+    expect(renewed).toEqual([{ kind: "bearer", token: "old" }]);
+  });
+  it("does not retry a request whose body is a one-shot stream", async () => {
+    const { fetch, seen } = recorder([401]);
+    const f = authorizedFetch({ credential: async () => ({ kind: "bearer", token: "old" }), renew: async () => ({ kind: "bearer", token: "new" }), authHeaders: [], fetch });
+    const body = new ReadableStream({ start: (c) => c.close() });
+    const response = await f("http://gw/v1/chat", { method: "POST", body, duplex: "half" } as RequestInit);
+    expect(response.status).toBe(401);
+    expect(seen).toHaveLength(1);
+  });
+});
