@@ -1,0 +1,185 @@
+/** Turns a preset into commented Envoy YAML (Envoy Gateway resources or a raw Envoy fragment). */
+import { join } from "node:path";
+import { Document, isMap, isScalar, isSeq, type Node } from "yaml";
+import { ErrorCode, OidcError } from "../core/errors.js";
+import { assertSecureUrl } from "../core/loopback.js";
+import { globalConfigDir } from "../presets/config-files.js";
+import { missingFieldsError } from "../presets/missing.js";
+import type { Preset } from "../presets/types.js";
+import { defaultTarget, type EnvoyDoc, type EnvoyInputs, gatewayDocs } from "./envoy-gateway.js";
+import { rawDoc } from "./envoy-raw.js";
+import { checkRawEnvoy, checkSecurityPolicy } from "./validate-policy.js";
+
+export type EnvoyFormat = "gateway" | "raw";
+
+export interface RenderEnvoyOptions {
+  format: EnvoyFormat;
+  /** HTTPRoute the policies attach to. Default: `<preset id>-ai`. */
+  target?: string;
+  /** JWKS URI; default `preset.oidc.endpoints.jwks` (see `resolveJwksUri`). */
+  jwksUri?: string;
+  namespace?: string;
+  /** Named in the error when issuer or audience are missing. Default: the user's global config file. */
+  globalConfigFile?: string;
+}
+
+export interface ResolveJwksOptions {
+  /** Fall back to Okta's `{issuer}/v1/keys` when discovery fails. */
+  guessOkta?: boolean;
+  timeoutMs?: number;
+  globalConfigFile?: string;
+}
+
+function defaultGlobalConfigFile(): string {
+  return join(globalConfigDir(), "config.json");
+}
+
+/** Throws PRESET_INCOMPLETE (naming every way to supply them) when the issuer or audience is unset. */
+export function requireJwtFields(
+  preset: Preset,
+  globalConfigFile = defaultGlobalConfigFile(),
+): { issuer: string; audience: string } {
+  const { issuer, audience } = preset.oidc;
+  const missing = [issuer ? undefined : "/oidc/issuer", audience ? undefined : "/oidc/audience"].filter(
+    (p): p is string => p !== undefined,
+  );
+  if (missing.length > 0 || !issuer || !audience) throw missingFieldsError(preset, missing, globalConfigFile);
+  return { issuer, audience };
+}
+
+/**
+ * The JWKS URI the gateway should use: `oidc.endpoints.jwks`, else `jwks_uri` from the issuer's
+ * discovery document, else (only with `guessOkta`) Okta's `{issuer}/v1/keys`.
+ */
+export async function resolveJwksUri(
+  preset: Preset,
+  fetchImpl: typeof fetch = fetch,
+  options: ResolveJwksOptions = {},
+): Promise<string> {
+  if (preset.oidc.endpoints.jwks) return preset.oidc.endpoints.jwks;
+  const issuer = preset.oidc.issuer;
+  if (!issuer)
+    throw missingFieldsError(preset, ["/oidc/issuer"], options.globalConfigFile ?? defaultGlobalConfigFile());
+  assertSecureUrl(issuer, "The issuer");
+  const base = issuer.replace(/\/+$/, "");
+  const url = `${base}/.well-known/openid-configuration`;
+  let reason: string;
+  try {
+    const response = await fetchImpl(url, {
+      headers: { accept: "application/json" },
+      signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+    });
+    if (!response.ok) {
+      reason = `HTTP ${response.status}`;
+    } else {
+      const body = (await response.json()) as { jwks_uri?: unknown };
+      if (typeof body.jwks_uri === "string" && body.jwks_uri.length > 0) return body.jwks_uri;
+      reason = "the document has no jwks_uri";
+    }
+  } catch (error) {
+    const name = (error as { name?: string }).name;
+    reason =
+      name === "TimeoutError"
+        ? `no answer within ${(options.timeoutMs ?? 5000) / 1000} s`
+        : String((error as Error).message ?? error);
+  }
+  if (options.guessOkta) return `${base}/v1/keys`;
+  throw new OidcError(ErrorCode.DISCOVERY_FAILED, `Could not read the JWKS URI from ${url}: ${reason}.`, {
+    hint: `Pass --jwks-uri, or set oidc.endpoints.jwks in the preset (for Okta: ${base}/v1/keys).`,
+    details: { url },
+  });
+}
+
+function checkedInputs(preset: Preset, opts: RenderEnvoyOptions): EnvoyInputs {
+  const wantJwt = preset.auth.deviceFlow.enabled;
+  const apiKey = preset.auth.apiKey.enabled;
+  if (!wantJwt && !apiKey) {
+    throw new OidcError(
+      ErrorCode.USAGE,
+      `Preset "${preset.id}" enables neither the device login nor API keys: nothing to protect.`,
+    );
+  }
+  if (opts.format === "raw" && !wantJwt) {
+    throw new OidcError(
+      ErrorCode.USAGE,
+      `Preset "${preset.id}" uses API keys only; the raw format covers JWT (jwt_authn) only.`,
+      {
+        hint: "Use --format gateway (Envoy Gateway apiKeyAuth), or verify keys with ext_authz in plain Envoy.",
+      },
+    );
+  }
+  const target = opts.target ?? defaultTarget(preset);
+  const base = { preset, apiKey, target, ...(opts.namespace ? { namespace: opts.namespace } : {}) };
+  if (!wantJwt) return { ...base, jwt: null };
+  const { issuer, audience } = requireJwtFields(preset, opts.globalConfigFile);
+  const jwksUri = opts.jwksUri ?? preset.oidc.endpoints.jwks;
+  if (!jwksUri) {
+    throw new OidcError(ErrorCode.USAGE, `No JWKS URI for preset "${preset.id}".`, {
+      hint: "Pass --jwks-uri, set oidc.endpoints.jwks, or let `opencode-oidc envoy` read it from the issuer's discovery document.",
+    });
+  }
+  const url = assertSecureUrl(jwksUri, "The JWKS URI");
+  if (opts.format === "gateway" && url.protocol !== "https:") {
+    throw new OidcError(
+      ErrorCode.INSECURE_URL,
+      `The JWKS URI ${jwksUri} uses http; Envoy Gateway fetches remoteJWKS over https only.`,
+    );
+  }
+  return { ...base, jwt: { issuer, audience, jwksUri } };
+}
+
+/** Puts a comment above the key (in a map) or the item (in a list) at `path`. */
+function annotate(doc: Document, path: Array<string | number>, comment: string): void {
+  const parent = path.length > 1 ? doc.getIn(path.slice(0, -1), true) : doc.contents;
+  const last = path[path.length - 1];
+  const text = comment.replace(/^/gm, " ");
+  if (isMap(parent)) {
+    const pair = parent.items.find((item) => isScalar(item.key) && item.key.value === last);
+    if (pair && isScalar(pair.key)) pair.key.commentBefore = text;
+  } else if (isSeq(parent) && typeof last === "number") {
+    const item = parent.items[last] as Node | undefined;
+    if (item) item.commentBefore = text;
+  }
+}
+
+/** One YAML document as text, comments included. */
+export function stringifyDoc(envoyDoc: EnvoyDoc): string {
+  const doc = new Document(envoyDoc.value);
+  doc.commentBefore = envoyDoc.header.replace(/^/gm, " ");
+  for (const note of envoyDoc.notes) annotate(doc, note.path, note.comment);
+  return doc.toString({ lineWidth: 0 });
+}
+
+/** The plain objects `renderEnvoy` would print, checked by the CEL and cross-reference rules. */
+export function buildEnvoyDocs(preset: Preset, opts: RenderEnvoyOptions): EnvoyDoc[] {
+  const input = checkedInputs(preset, opts);
+  const docs = opts.format === "raw" ? [rawDoc(input)] : gatewayDocs(input);
+  for (const doc of docs) {
+    const issues =
+      opts.format === "raw"
+        ? checkRawEnvoy(doc.value)
+        : doc.value.kind === "SecurityPolicy"
+          ? checkSecurityPolicy(doc.value)
+          : [];
+    if (issues.length > 0) {
+      throw new OidcError(
+        ErrorCode.PRESET_INVALID,
+        `The ${opts.format} Envoy configuration for "${preset.id}" would be rejected.`,
+        {
+          hint: issues.map((i) => `  ${i.path}: ${i.message}`).join("\n"),
+        },
+      );
+    }
+  }
+  return docs;
+}
+
+/** Commented YAML for the preset: Envoy Gateway resources (`gateway`) or a raw Envoy fragment (`raw`). */
+export function renderEnvoy(preset: Preset, opts: RenderEnvoyOptions): string {
+  const docs = buildEnvoyDocs(preset, opts);
+  const title = [
+    `# Generated by opencode-oidc for preset "${preset.id}" (${preset.provider.baseURL}).`,
+    `# Regenerate: opencode-oidc envoy --preset ${preset.id} --format ${opts.format}${opts.target ? ` --target ${opts.target}` : ""}`,
+  ].join("\n");
+  return `${title}\n${docs.map((d) => `---\n${stringifyDoc(d)}`).join("")}`;
+}
