@@ -11,7 +11,10 @@ const dir = join(dirname(fileURLToPath(import.meta.url)), "..", "test", "e2e", "
 const bin = join(dir, "node_modules", ".bin", "opencode");
 if (!existsSync(bin)) {
   process.stderr.write("Installing opencode-ai for the end-to-end tests (test/e2e/opencode-bin)…\n");
-  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir, stdio: ["ignore", "ignore", "inherit"] });
+  execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], {
+    cwd: dir,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
 }
 const version = execFileSync(bin, ["--version"], { encoding: "utf8" }).trim();
 process.stderr.write(`opencode ${version} ready for the end-to-end tests.\n`);

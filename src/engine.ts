@@ -14,7 +14,7 @@ export { revokeTokens } from "./core/oauth/revoke.js";
 export type { Clock, FetchLike, Logger, SessionKey, TokenSet, TokenStorage } from "./core/ports.js";
 export { redact } from "./core/redact.js";
 export { Session, type SessionOptions } from "./core/session.js";
-export { pickPreset, resolvePresets, type Resolution, type ResolveOptions } from "./presets/resolve.js";
+export { pickPreset, type Resolution, type ResolveOptions, resolvePresets } from "./presets/resolve.js";
 export type { ConfigDocument, Preset, PresetDocument, ResolvedPreset } from "./presets/types.js";
 export { checkConfigDocument, checkPresetDocument } from "./presets/validate.js";
 export { listModels } from "./runtime/model-discovery.js";

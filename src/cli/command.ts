@@ -25,12 +25,19 @@ export interface Command {
 }
 
 export const PRESET_OPTION: Record<string, OptionSpec> = {
-  preset: { type: "string", short: "p", description: "Preset id (default: the configured default, `haiilo`)" },
+  preset: {
+    type: "string",
+    short: "p",
+    description: "Preset id (default: the configured default, `haiilo`)",
+  },
 };
 
 export function helpText(command: Command): string {
   const lines = [`Usage: opencode-oidc ${command.usage}`, "", command.summary, "", "Options:"];
-  const all = { ...command.options, help: { type: "boolean", short: "h", description: "Show this help" } as OptionSpec };
+  const all = {
+    ...command.options,
+    help: { type: "boolean", short: "h", description: "Show this help" } as OptionSpec,
+  };
   for (const [name, spec] of Object.entries(all)) {
     const flag = `${spec.short ? `-${spec.short}, ` : "    "}--${name}${spec.type === "string" ? " <value>" : ""}`;
     lines.push(`  ${flag.padEnd(28)} ${spec.description}`);
@@ -38,18 +45,34 @@ export function helpText(command: Command): string {
   return lines.join("\n");
 }
 
-export function parseCommandArgs(command: Command, argv: string[]): { values: CommandContext["values"]; positionals: string[]; help: boolean } {
+export function parseCommandArgs(
+  command: Command,
+  argv: string[],
+): { values: CommandContext["values"]; positionals: string[]; help: boolean } {
   try {
     const options = Object.fromEntries(
-      Object.entries({ ...command.options, help: { type: "boolean", short: "h", description: "" } as OptionSpec }).map(([name, spec]) => [
+      Object.entries({
+        ...command.options,
+        help: { type: "boolean", short: "h", description: "" } as OptionSpec,
+      }).map(([name, spec]) => [
         name,
-        { type: spec.type, ...(spec.short && { short: spec.short }), ...(spec.multiple && { multiple: true }), ...(spec.default !== undefined && { default: spec.default }) },
+        {
+          type: spec.type,
+          ...(spec.short && { short: spec.short }),
+          ...(spec.multiple && { multiple: true }),
+          ...(spec.default !== undefined && { default: spec.default }),
+        },
       ]),
     );
     const config = { args: argv, options, allowPositionals: true, allowNegative: true, strict: true };
-    const { values, positionals } = parseArgs(config as Parameters<typeof parseArgs>[0]) as unknown as { values: CommandContext["values"]; positionals: string[] };
+    const { values, positionals } = parseArgs(config as Parameters<typeof parseArgs>[0]) as unknown as {
+      values: CommandContext["values"];
+      positionals: string[];
+    };
     return { values, positionals, help: values.help === true };
   } catch (error) {
-    throw new OidcError(ErrorCode.USAGE, (error as Error).message, { hint: `Run \`opencode-oidc ${command.name} --help\` for the options.` });
+    throw new OidcError(ErrorCode.USAGE, (error as Error).message, {
+      hint: `Run \`opencode-oidc ${command.name} --help\` for the options.`,
+    });
   }
 }

@@ -14,7 +14,11 @@ interface LazyCommand {
   summary: string;
   load: () => Promise<Command>;
 }
-const lazy = (name: string, summary: string, load: () => Promise<Command>): LazyCommand => ({ name, summary, load });
+const lazy = (name: string, summary: string, load: () => Promise<Command>): LazyCommand => ({
+  name,
+  summary,
+  load,
+});
 
 /** Commands that pull in heavier modules (the sandbox's OIDC server, YAML) load them only when used. */
 const COMMANDS: Array<Command | LazyCommand> = [
@@ -24,9 +28,21 @@ const COMMANDS: Array<Command | LazyCommand> = [
   logout,
   models,
   presets,
-  lazy("envoy", "Render Envoy configuration that accepts exactly the preset's tokens", async () => (await import("./commands/envoy-cli.js")).envoy),
-  lazy("sandbox", "Start a local OIDC server and a JWT-checking gateway on loopback", async () => (await import("./commands/sandbox.js")).sandbox),
-  lazy("demo", "Run the whole flow end to end on the sandbox", async () => (await import("./commands/demo.js")).demo),
+  lazy(
+    "envoy",
+    "Render Envoy configuration that accepts exactly the preset's tokens",
+    async () => (await import("./commands/envoy-cli.js")).envoy,
+  ),
+  lazy(
+    "sandbox",
+    "Start a local OIDC server and a JWT-checking gateway on loopback",
+    async () => (await import("./commands/sandbox.js")).sandbox,
+  ),
+  lazy(
+    "demo",
+    "Run the whole flow end to end on the sandbox",
+    async () => (await import("./commands/demo.js")).demo,
+  ),
 ];
 
 function usage(): string {
@@ -42,7 +58,11 @@ function usage(): string {
   ].join("\n");
 }
 
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<number> {
+export async function main(
+  argv: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = process.cwd(),
+): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === "--help" || name === "-h" || name === "help") {
     out(usage());

@@ -13,7 +13,9 @@ export interface AuthorizedFetchOptions {
 }
 
 export function credentialHeaders(credential: Credential): Record<string, string> {
-  return credential.kind === "bearer" ? { authorization: `Bearer ${credential.token}` } : { [credential.header]: credential.key };
+  return credential.kind === "bearer"
+    ? { authorization: `Bearer ${credential.token}` }
+    : { [credential.header]: credential.key };
 }
 
 /**
@@ -44,5 +46,13 @@ export function authorizedFetch(options: AuthorizedFetchOptions): FetchLike {
 function replayable(input: string | URL | Request, init: RequestInit | undefined): boolean {
   if (input instanceof Request && input.body) return false;
   const body = init?.body;
-  return body === undefined || body === null || typeof body === "string" || body instanceof URLSearchParams || body instanceof ArrayBuffer || ArrayBuffer.isView(body) || body instanceof Blob;
+  return (
+    body === undefined ||
+    body === null ||
+    typeof body === "string" ||
+    body instanceof URLSearchParams ||
+    body instanceof ArrayBuffer ||
+    ArrayBuffer.isView(body) ||
+    body instanceof Blob
+  );
 }

@@ -68,7 +68,8 @@ export function isOidcError(value: unknown, code?: ErrorCode): boolean {
 
 /** Errors worth retrying: the network, timeouts, and 5xx answers. */
 export function isTransient(error: unknown): boolean {
-  if (isOidcError(error)) return error.code === ErrorCode.IDP_UNAVAILABLE || error.code === ErrorCode.GATEWAY_UNAVAILABLE;
+  if (isOidcError(error))
+    return error.code === ErrorCode.IDP_UNAVAILABLE || error.code === ErrorCode.GATEWAY_UNAVAILABLE;
   return false;
 }
 

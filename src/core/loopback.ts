@@ -6,7 +6,7 @@ export function isLoopbackHost(hostname: string): boolean {
   if (host === "localhost" || host.endsWith(".localhost")) return true;
   if (host === "::1" || host === "0:0:0:0:0:0:0:1") return true;
   const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-  return v4 !== null && v4.slice(1).every((part) => Number(part) <= 255);
+  return v4?.slice(1).every((part) => Number(part) <= 255) ?? false;
 }
 
 /** Why a URL is not acceptable for an issuer or gateway, or undefined when it is fine. */

@@ -36,5 +36,8 @@ export interface SessionKey {
  */
 export interface TokenStorage {
   read(key: SessionKey): Promise<TokenSet | undefined>;
-  transact<T>(key: SessionKey, fn: (current: TokenSet | undefined) => Promise<{ next?: TokenSet | null; result: T }>): Promise<T>;
+  transact<T>(
+    key: SessionKey,
+    fn: (current: TokenSet | undefined) => Promise<{ next?: TokenSet | null; result: T }>,
+  ): Promise<T>;
 }

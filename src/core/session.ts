@@ -1,9 +1,18 @@
 import { setTimeout as delay } from "node:timers/promises";
-import { ErrorCode, OidcError, isOidcError } from "./errors.js";
-import type { RequestContext, OidcSettings } from "./oauth/client.js";
+import { ErrorCode, isOidcError, OidcError } from "./errors.js";
+import type { OidcSettings, RequestContext } from "./oauth/client.js";
 import { loginAgainHint, refreshTokens } from "./oauth/refresh.js";
 import { type RevokeResult, revokeTokens } from "./oauth/revoke.js";
-import { type Clock, type FetchLike, type Logger, type SessionKey, type TokenSet, type TokenStorage, silentLogger, systemClock } from "./ports.js";
+import {
+  type Clock,
+  type FetchLike,
+  type Logger,
+  type SessionKey,
+  silentLogger,
+  systemClock,
+  type TokenSet,
+  type TokenStorage,
+} from "./ports.js";
 import { registerSecret } from "./redact.js";
 
 export interface RetryPolicy {
@@ -15,7 +24,12 @@ export interface RetryPolicy {
   cooldownMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 300, maxDelayMs: 2000, cooldownMs: 30_000 };
+export const DEFAULT_RETRY: RetryPolicy = {
+  attempts: 3,
+  baseDelayMs: 300,
+  maxDelayMs: 2000,
+  cooldownMs: 30_000,
+};
 
 export interface SessionOptions {
   key: SessionKey;
@@ -91,7 +105,10 @@ export class Session {
 
   /** Revokes at the issuer where it can, then deletes the stored login. */
   async logout(ctx: RequestContext = {}): Promise<RevokeResult & { hadSession: boolean }> {
-    const removed = await this.options.storage.transact(this.key, async (current) => ({ next: null, result: current }));
+    const removed = await this.options.storage.transact(this.key, async (current) => ({
+      next: null,
+      result: current,
+    }));
     this.memory = undefined;
     if (!removed) return { revoked: false, hadSession: false, note: "not logged in" };
     const result = await revokeTokens(this.options.settings, removed, { fetch: this.options.fetch, ...ctx });
@@ -114,7 +131,8 @@ export class Session {
     if (!options.rejected) {
       const stored = await this.options.storage.read(this.key);
       if (stored && this.isFresh(stored)) return this.remember(stored);
-      if (stored && this.isUnexpired(stored) && this.clock.now() < this.retryAfter) return this.remember(stored);
+      if (stored && this.isUnexpired(stored) && this.clock.now() < this.retryAfter)
+        return this.remember(stored);
     }
     let ended: OidcError | undefined;
     const tokens = await this.options.storage.transact(this.key, async (current) => {
@@ -135,13 +153,21 @@ export class Session {
           ended = error;
           return { next: null, result: current };
         }
-        if (isOidcError(error, ErrorCode.IDP_UNAVAILABLE) && this.isUnexpired(current) && options.rejected === undefined) {
+        if (
+          isOidcError(error, ErrorCode.IDP_UNAVAILABLE) &&
+          this.isUnexpired(current) &&
+          options.rejected === undefined
+        ) {
           this.retryAfter = this.clock.now() + this.retry.cooldownMs;
           this.logger.log("warn", "refresh failed, using the still-valid token", { error: error.message });
           return { result: current };
         }
         if (isOidcError(error, ErrorCode.IDP_UNAVAILABLE)) {
-          throw new OidcError(ErrorCode.IDP_UNAVAILABLE, `${error.message} Your login is kept; the next request tries again.`, { cause: error });
+          throw new OidcError(
+            ErrorCode.IDP_UNAVAILABLE,
+            `${error.message} Your login is kept; the next request tries again.`,
+            { cause: error },
+          );
         }
         throw error;
       }
@@ -171,12 +197,18 @@ export class Session {
           clock: this.clock,
           timeoutMs: this.options.idpTimeoutMs,
         });
-        this.logger.log("info", "access token refreshed", { attempt, expiresAt: new Date(next.expiresAt).toISOString() });
+        this.logger.log("info", "access token refreshed", {
+          attempt,
+          expiresAt: new Date(next.expiresAt).toISOString(),
+        });
         this.retryAfter = 0;
         return next;
       } catch (error) {
         const transient = isOidcError(error, ErrorCode.IDP_UNAVAILABLE);
-        this.logger.log(transient ? "warn" : "error", "refresh failed", { attempt, code: isOidcError(error) ? error.code : "unknown" });
+        this.logger.log(transient ? "warn" : "error", "refresh failed", {
+          attempt,
+          code: isOidcError(error) ? error.code : "unknown",
+        });
         if (!transient || attempt >= this.retry.attempts || signal?.aborted) throw error;
         await this.sleep(Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1)));
       }

@@ -23,7 +23,10 @@ export function deviceMethod(rt: PresetRuntime, label: string, forOtherProvider:
         throw new Error(describeError(error));
       });
       const url = auth.verificationUriComplete ?? auth.verificationUri;
-      rt.logger.log("info", "device login started", { verificationUri: auth.verificationUri, expiresInMin: minutesLeft(auth.expiresAt) });
+      rt.logger.log("info", "device login started", {
+        verificationUri: auth.verificationUri,
+        expiresInMin: minutesLeft(auth.expiresAt),
+      });
       void openBrowser(url);
       return {
         url,
@@ -33,7 +36,9 @@ export function deviceMethod(rt: PresetRuntime, label: string, forOtherProvider:
           try {
             const tokens = await pollDeviceToken(settings, auth, { fetch: rt.fetch });
             await rt.session().save(tokens);
-            rt.logger.log("info", "device login complete", { expiresAt: new Date(tokens.expiresAt).toISOString() });
+            rt.logger.log("info", "device login complete", {
+              expiresAt: new Date(tokens.expiresAt).toISOString(),
+            });
             return {
               type: "success" as const,
               ...(forOtherProvider && { provider: rt.preset.provider.id }),
@@ -42,7 +47,10 @@ export function deviceMethod(rt: PresetRuntime, label: string, forOtherProvider:
               expires: tokens.expiresAt,
             };
           } catch (error) {
-            rt.logger.log("error", "device login failed", { code: isOidcError(error) ? error.code : "unknown", error: describeError(error) });
+            rt.logger.log("error", "device login failed", {
+              code: isOidcError(error) ? error.code : "unknown",
+              error: describeError(error),
+            });
             return { type: "failed" as const };
           }
         },
@@ -62,7 +70,9 @@ export function apiKeyMethod(rt: PresetRuntime, label: string, forOtherProvider:
         type: "text",
         key: "apiKey",
         message: `API key for ${rt.preset.name} (sent as ${header})`,
-        placeholder: pattern.startsWith("^") ? `${pattern.slice(1).replace(/[\\^$.*+?()[\]{}|]/g, "")}...` : undefined,
+        placeholder: pattern.startsWith("^")
+          ? `${pattern.slice(1).replace(/[\\^$.*+?()[\]{}|]/g, "")}...`
+          : undefined,
         validate: (value: string) => {
           try {
             rt.checkApiKey(value);
@@ -79,7 +89,11 @@ export function apiKeyMethod(rt: PresetRuntime, label: string, forOtherProvider:
         rt.checkApiKey(key);
         await rt.store.setApiKey(rt.preset.id, key);
         rt.logger.log("info", "API key stored");
-        return { type: "success" as const, key, ...(forOtherProvider && { provider: rt.preset.provider.id }) };
+        return {
+          type: "success" as const,
+          key,
+          ...(forOtherProvider && { provider: rt.preset.provider.id }),
+        };
       } catch (error) {
         rt.logger.log("error", "API key rejected", { error: describeError(error) });
         return { type: "failed" as const };
@@ -93,8 +107,10 @@ export function methodsFor(runtimes: PresetRuntime[]): Method[] {
   runtimes.forEach((rt, index) => {
     const other = index > 0;
     const prefix = other ? `${rt.preset.name}: ` : "";
-    if (rt.preset.auth.deviceFlow.enabled) methods.push(deviceMethod(rt, prefix + rt.preset.auth.deviceFlow.label, other));
-    if (rt.preset.auth.apiKey.enabled) methods.push(apiKeyMethod(rt, prefix + rt.preset.auth.apiKey.label, other));
+    if (rt.preset.auth.deviceFlow.enabled)
+      methods.push(deviceMethod(rt, prefix + rt.preset.auth.deviceFlow.label, other));
+    if (rt.preset.auth.apiKey.enabled)
+      methods.push(apiKeyMethod(rt, prefix + rt.preset.auth.apiKey.label, other));
   });
   return methods;
 }

@@ -9,7 +9,11 @@ type ProviderConfig = NonNullable<Config["provider"]>[string];
  * Adds each preset's provider to OpenCode's live config unless the user defined it, and fills in the
  * discovered models. What the user wrote by hand (options, models, names) always wins. Never throws.
  */
-export async function injectProviders(config: Config, runtimes: PresetRuntime[], extraOptions: (rt: PresetRuntime) => Record<string, unknown> = () => ({})): Promise<void> {
+export async function injectProviders(
+  config: Config,
+  runtimes: PresetRuntime[],
+  extraOptions: (rt: PresetRuntime) => Record<string, unknown> = () => ({}),
+): Promise<void> {
   const listings = await Promise.all(
     runtimes.map((rt) =>
       listModels(rt).catch((error: unknown) => {
@@ -27,10 +31,18 @@ export async function injectProviders(config: Config, runtimes: PresetRuntime[],
       npm: provider.npm,
       name: provider.name,
       ...user,
-      options: { baseURL: provider.baseURL, ...extraOptions(rt), ...(user.options as Record<string, unknown> | undefined) },
+      options: {
+        baseURL: provider.baseURL,
+        ...extraOptions(rt),
+        ...(user.options as Record<string, unknown> | undefined),
+      },
       models: { ...listing?.models, ...(user.models as Record<string, unknown> | undefined) },
     };
     (config.provider as Record<string, unknown>)[provider.id] = entry;
-    rt.logger.log("debug", "provider injected", { provider: provider.id, models: Object.keys(entry.models as object).length, source: listing?.source });
+    rt.logger.log("debug", "provider injected", {
+      provider: provider.id,
+      models: Object.keys(entry.models as object).length,
+      source: listing?.source,
+    });
   });
 }

@@ -12,12 +12,16 @@ import { providerFetch } from "./provider-fetch.js";
  * The OpenCode plugin: one provider per resolved preset (the default preset first). Nothing here
  * prints, prompts or throws into OpenCode; problems go to the debug log.
  */
-export const server: Plugin = async (input: PluginInput, options?: Record<string, unknown>): Promise<Hooks> => {
+export const server: Plugin = async (
+  input: PluginInput,
+  options?: Record<string, unknown>,
+): Promise<Hooks> => {
   let runtimes: PresetRuntime[];
   try {
     const resolved = await resolveRuntimes({ cwd: input.directory, pluginOptions: options });
     runtimes = resolved.all;
-    for (const issue of resolved.issues) resolved.primary?.logger.log("error", `preset problem: ${formatIssue(issue)}`);
+    for (const issue of resolved.issues)
+      resolved.primary?.logger.log("error", `preset problem: ${formatIssue(issue)}`);
   } catch (error) {
     void error;
     return {};
@@ -28,7 +32,9 @@ export const server: Plugin = async (input: PluginInput, options?: Record<string
   return {
     async config(config) {
       try {
-        await injectProviders(config, runtimes, (rt) => (rt === primary ? {} : { fetch: providerFetch(rt, "auto") }));
+        await injectProviders(config, runtimes, (rt) =>
+          rt === primary ? {} : { fetch: providerFetch(rt, "auto") },
+        );
       } catch (error) {
         primary.logger.log("error", "config hook failed", { error: describeError(error) });
       }

@@ -27,7 +27,9 @@ export function providerFetch(rt: PresetRuntime, kind: AuthKind, apiKey?: string
     }
     const key = await keyCredential();
     if (key) return key;
-    throw new Error(`Not logged in to ${rt.preset.name}: run \`opencode auth login\` and choose ${rt.preset.provider.name}, or \`opencode-oidc login --preset ${rt.preset.id}\`.`);
+    throw new Error(
+      `Not logged in to ${rt.preset.name}: run \`opencode auth login\` and choose ${rt.preset.provider.name}, or \`opencode-oidc login --preset ${rt.preset.id}\`.`,
+    );
   };
   return authorizedFetch({
     credential,

@@ -35,10 +35,16 @@ export function globalConfigDir(env: NodeJS.ProcessEnv = process.env): string {
  * Finds the project config (from `cwd` up to the home folder) and the global config. A file that
  * cannot be parsed becomes an issue naming the file, never an exception.
  */
-export async function findConfigFiles(cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<FoundConfig> {
+export async function findConfigFiles(
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<FoundConfig> {
   const issues: Issue[] = [];
   const globalDir = globalConfigDir(env);
-  const load = async (what: () => Promise<ConfigFile | null>, where: string): Promise<ConfigFile | undefined> => {
+  const load = async (
+    what: () => Promise<ConfigFile | null>,
+    where: string,
+  ): Promise<ConfigFile | undefined> => {
     try {
       const found = await what();
       return found && !("isEmpty" in found && found.isEmpty) ? found : undefined;
@@ -49,7 +55,13 @@ export async function findConfigFiles(cwd: string, env: NodeJS.ProcessEnv = proc
     }
   };
   const project = await load(
-    () => cosmiconfig(MODULE_NAME, { searchStrategy: "global", searchPlaces: SEARCH_PLACES, stopDir: env.HOME ?? homedir(), cache: false }).search(cwd),
+    () =>
+      cosmiconfig(MODULE_NAME, {
+        searchStrategy: "global",
+        searchPlaces: SEARCH_PLACES,
+        stopDir: env.HOME ?? homedir(),
+        cache: false,
+      }).search(cwd),
     cwd,
   );
   const global = await load(

@@ -1,4 +1,4 @@
-import { pointerParts } from "./issues.js";
+import { setAtPointer } from "./issues.js";
 import type { Origins } from "./merge.js";
 
 type Json = Record<string, unknown>;
@@ -15,17 +15,16 @@ export function parseEnvValue(pointer: string, raw: string): unknown {
 }
 
 /** Applies the preset's `env` map (variable → JSON pointer) from `env`, highest layer of all. */
-export function applyEnv(doc: Json, map: Record<string, string>, env: Record<string, string | undefined>, origins: Origins): void {
+export function applyEnv(
+  doc: Json,
+  map: Record<string, string>,
+  env: Record<string, string | undefined>,
+  origins: Origins,
+): void {
   for (const [variable, pointer] of Object.entries(map)) {
     const raw = env[variable];
     if (raw === undefined || raw.trim() === "") continue;
-    const parts = pointerParts(pointer);
-    let node = doc;
-    for (const part of parts.slice(0, -1)) {
-      const next = node[part];
-      node = (typeof next === "object" && next !== null ? next : (node[part] = {})) as Json;
-    }
-    node[parts[parts.length - 1] as string] = parseEnvValue(pointer, raw);
+    setAtPointer(doc, pointer, parseEnvValue(pointer, raw));
     origins[pointer] = { source: `env ${variable}`, pointer };
   }
 }

@@ -27,7 +27,13 @@ export function overlay(target: Json, patch: Json, origin: Origin, origins: Orig
       const current = target[key];
       const child = isPlainObject(current) ? current : {};
       target[key] = child;
-      overlay(child, value, { source: origin.source, pointer: pointerJoin(origin.pointer, key) }, origins, pointer);
+      overlay(
+        child,
+        value,
+        { source: origin.source, pointer: pointerJoin(origin.pointer, key) },
+        origins,
+        pointer,
+      );
       continue;
     }
     target[key] = structuredClone(value);

@@ -1,5 +1,5 @@
 import { ErrorCode, OidcError } from "../core/errors.js";
-import { pointerParts } from "./issues.js";
+import { setAtPointer } from "./issues.js";
 import type { Preset } from "./types.js";
 
 const ABOUT: Record<string, { what: string; example: string }> = {
@@ -23,12 +23,7 @@ export function missingFieldsError(preset: Preset, pointers: string[], globalCon
     })
     .filter((line): line is string => line !== undefined);
   const patch: Record<string, unknown> = { id: preset.id };
-  for (const pointer of pointers) {
-    const parts = pointerParts(pointer);
-    let node = patch;
-    for (const part of parts.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
-    node[parts[parts.length - 1] as string] = ABOUT[pointer]?.example ?? "<value>";
-  }
+  for (const pointer of pointers) setAtPointer(patch, pointer, ABOUT[pointer]?.example ?? "<value>");
   const config = JSON.stringify({ presets: [patch] });
   const ways = [
     envLines.length > 0 ? `  - environment variables: ${envLines.join(" ")}` : undefined,
@@ -38,6 +33,9 @@ export function missingFieldsError(preset: Preset, pointers: string[], globalCon
   return new OidcError(
     ErrorCode.PRESET_INCOMPLETE,
     `Preset "${preset.id}" has no ${fields.join(" and no ")} yet.`,
-    { hint: `Supply ${pointers.length > 1 ? "them" : "it"} in any one of these ways:\n${ways.join("\n")}`, details: { preset: preset.id, pointers } },
+    {
+      hint: `Supply ${pointers.length > 1 ? "them" : "it"} in any one of these ways:\n${ways.join("\n")}`,
+      details: { preset: preset.id, pointers },
+    },
   );
 }

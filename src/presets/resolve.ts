@@ -4,7 +4,7 @@ import { findConfigFiles } from "./config-files.js";
 import { applyDefaults } from "./defaults.js";
 import { applyEnv } from "./env-overlay.js";
 import { type Issue, presetInvalidError } from "./issues.js";
-import { type Origins, isPlainObject, originOf, overlay } from "./merge.js";
+import { isPlainObject, type Origins, originOf, overlay } from "./merge.js";
 import type { ConfigDocument, MissingField, PresetDocument, ResolvedPreset } from "./types.js";
 import { checkConfigDocument, checkPresetDocument } from "./validate.js";
 
@@ -42,7 +42,10 @@ interface Draft {
 /** Resolves presets from every layer, lowest to highest: bundled, global file, project file, plugin options, env. */
 export async function resolvePresets(options: ResolveOptions = {}): Promise<Resolution> {
   const env = options.env ?? process.env;
-  const layers: Layer[] = BUNDLED.map(({ file, preset }) => ({ source: `bundled ${file}`, document: { presets: [preset] } }));
+  const layers: Layer[] = BUNDLED.map(({ file, preset }) => ({
+    source: `bundled ${file}`,
+    document: { presets: [preset] },
+  }));
   const issues: Issue[] = [];
   if (options.configFiles !== false) {
     const found = await findConfigFiles(options.cwd ?? process.cwd(), env);
@@ -80,22 +83,44 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
     });
   }
   if (!drafts.has(defaultId)) {
-    issues.push({ source: "configuration", pointer: "/default", message: `default preset "${defaultId}" is not defined; known presets: ${[...drafts.keys()].join(", ")}` });
-    defaultId = drafts.has(DEFAULT_PRESET_ID) ? DEFAULT_PRESET_ID : ([...drafts.keys()][0] ?? DEFAULT_PRESET_ID);
+    issues.push({
+      source: "configuration",
+      pointer: "/default",
+      message: `default preset "${defaultId}" is not defined; known presets: ${[...drafts.keys()].join(", ")}`,
+    });
+    defaultId = drafts.has(DEFAULT_PRESET_ID)
+      ? DEFAULT_PRESET_ID
+      : ([...drafts.keys()][0] ?? DEFAULT_PRESET_ID);
   }
 
   const presets = new Map<string, ResolvedPreset>();
   const providerIds = new Map<string, string>();
   for (const [id, draft] of drafts) {
     applyEnv(draft.doc, (draft.doc.env as Record<string, string> | undefined) ?? {}, env, draft.origins);
-    const finalIssues = checkPresetDocument(draft.doc, "", "").map((issue) => attribute(issue, draft.origins, id));
+    const finalIssues = checkPresetDocument(draft.doc, "", "").map((issue) =>
+      attribute(issue, draft.origins, id),
+    );
     const preset = applyDefaults(draft.doc as PresetDocument);
     if (!preset.provider.baseURL) {
-      finalIssues.push({ source: `preset ${id}`, pointer: "/provider/baseURL", message: "is required (the gateway's base URL, e.g. https://ai.example.com/v1)" });
+      finalIssues.push({
+        source: `preset ${id}`,
+        pointer: "/provider/baseURL",
+        message: "is required (the gateway's base URL, e.g. https://ai.example.com/v1)",
+      });
     }
     const clash = providerIds.get(preset.provider.id);
     if (clash) {
-      finalIssues.push(attribute({ source: "", pointer: "/provider/id", message: `provider id "${preset.provider.id}" is already used by preset "${clash}"` }, draft.origins, id));
+      finalIssues.push(
+        attribute(
+          {
+            source: "",
+            pointer: "/provider/id",
+            message: `provider id "${preset.provider.id}" is already used by preset "${clash}"`,
+          },
+          draft.origins,
+          id,
+        ),
+      );
     }
     if (finalIssues.length > 0) {
       issues.push(...finalIssues);
@@ -107,7 +132,11 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
   return { presets, defaultId, issues, layers: layers.map((l) => l.source) };
 }
 
-function applyLayerPreset(drafts: Map<string, Draft>, preset: PresetDocument, origin: { source: string; pointer: string }): void {
+function applyLayerPreset(
+  drafts: Map<string, Draft>,
+  preset: PresetDocument,
+  origin: { source: string; pointer: string },
+): void {
   let draft = drafts.get(preset.id);
   if (preset.extends !== undefined || !draft) {
     const base = preset.extends !== undefined ? drafts.get(preset.extends) : undefined;
@@ -142,7 +171,10 @@ function missingFields(preset: ResolvedPreset["preset"]): MissingField[] {
   ];
   return wanted
     .filter(([, value]) => value === null || value === "")
-    .map(([pointer]) => ({ pointer, envVars: Object.keys(preset.env).filter((v) => preset.env[v] === pointer) }));
+    .map(([pointer]) => ({
+      pointer,
+      envVars: Object.keys(preset.env).filter((v) => preset.env[v] === pointer),
+    }));
 }
 
 /** One preset by id, or a PRESET_NOT_FOUND / PRESET_INVALID error that lists what is wrong. */

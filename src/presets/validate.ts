@@ -20,14 +20,20 @@ function describeSchemaError(error: SchemaError): { pointer: string; message: st
     case "required":
       return { pointer: pointerJoin(instancePath, params.missingProperty), message: "is required" };
     case "type":
-      return { pointer: instancePath, message: `expected ${String(params.type).replace(",", " or ")}, got ${jsonType(error.data)}${about}` };
+      return {
+        pointer: instancePath,
+        message: `expected ${String(params.type).replace(",", " or ")}, got ${jsonType(error.data)}${about}`,
+      };
     case "enum":
       return {
         pointer: instancePath,
         message: `expected one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, got ${JSON.stringify(error.data)}`,
       };
     case "pattern":
-      return { pointer: instancePath, message: `${JSON.stringify(error.data)} is not valid${patternHint(params.pattern)}${about}` };
+      return {
+        pointer: instancePath,
+        message: `${JSON.stringify(error.data)} is not valid${patternHint(params.pattern)}${about}`,
+      };
     case "propertyNames":
       return { pointer: instancePath, message: `invalid key "${params.propertyName}"` };
     default:
@@ -38,7 +44,8 @@ function describeSchemaError(error: SchemaError): { pointer: string; message: st
 function patternHint(pattern: string): string {
   if (pattern.startsWith("^https?://")) return ": expected an absolute http(s) URL";
   if (pattern.startsWith("^[A-Z_]")) return ": expected an environment variable name (A-Z, 0-9, _)";
-  if (pattern.includes("*?]")) return ": a model glob may contain letters, digits, . _ - / : @ + and the wildcards * and ?";
+  if (pattern.includes("*?]"))
+    return ": a model glob may contain letters, digits, . _ - / : @ + and the wildcards * and ?";
   return `: expected to match ${pattern}`;
 }
 
@@ -73,7 +80,11 @@ export function checkConfigDocument(document: unknown, source: string): Issue[] 
     if (typeof preset !== "object" || preset === null) return;
     const previous = ids.get(preset.id);
     if (previous !== undefined) {
-      issues.push({ source, pointer: `/presets/${index}/id`, message: `preset "${preset.id}" is already defined at /presets/${previous}` });
+      issues.push({
+        source,
+        pointer: `/presets/${index}/id`,
+        message: `preset "${preset.id}" is already defined at /presets/${previous}`,
+      });
     }
     ids.set(preset.id, index);
     issues.push(...semanticIssues(preset, source, `/presets/${index}`));
@@ -106,7 +117,11 @@ export function semanticIssues(preset: PresetDocument, source: string, base: str
     try {
       new RegExp(pattern);
     } catch (error) {
-      issues.push({ source, pointer: `${base}/auth/apiKey/pattern`, message: `is not a valid regular expression: ${(error as Error).message}` });
+      issues.push({
+        source,
+        pointer: `${base}/auth/apiKey/pattern`,
+        message: `is not a valid regular expression: ${(error as Error).message}`,
+      });
     }
   }
   return issues;

@@ -41,7 +41,11 @@ export async function listModels(rt: PresetRuntime, options: ListModelsOptions =
   const shape = (models: DiscoveredModel[]) => toOpencodeModels(models, settings);
   if (cached && !options.refresh) {
     const fresh = now - cached.fetchedAt < discovery.cacheTtlSeconds * 1000;
-    const listing: ModelListing = { models: shape(cached.models), source: "cache", fetchedAt: cached.fetchedAt };
+    const listing: ModelListing = {
+      models: shape(cached.models),
+      source: "cache",
+      fetchedAt: cached.fetchedAt,
+    };
     if (!fresh) {
       listing.refreshing = refreshCache(rt, cache, discovery.timeoutMs * 4).then(
         () => undefined,
@@ -55,13 +59,18 @@ export async function listModels(rt: PresetRuntime, options: ListModelsOptions =
     return { models: shape(models), source: "gateway", fetchedAt: now };
   } catch (error) {
     const problem = describeError(error).split("\n")[0];
-    if (cached) return { models: shape(cached.models), source: "cache", fetchedAt: cached.fetchedAt, problem };
+    if (cached)
+      return { models: shape(cached.models), source: "cache", fetchedAt: cached.fetchedAt, problem };
     if (discovery.static.length > 0) return { models: shape(discovery.static), source: "static", problem };
     return { models: {}, source: "none", problem };
   }
 }
 
-async function refreshCache(rt: PresetRuntime, cache: ModelCache, timeoutMs: number): Promise<DiscoveredModel[]> {
+async function refreshCache(
+  rt: PresetRuntime,
+  cache: ModelCache,
+  timeoutMs: number,
+): Promise<DiscoveredModel[]> {
   const signal = AbortSignal.timeout(timeoutMs);
   const credential = await rt.credential(signal);
   if (!credential) throw new Error(`not logged in to ${rt.preset.name}`);

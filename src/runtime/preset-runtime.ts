@@ -1,8 +1,8 @@
 import { join } from "node:path";
-import { type Credential } from "../core/authorized-fetch.js";
+import type { Credential } from "../core/authorized-fetch.js";
 import { ErrorCode, OidcError } from "../core/errors.js";
 import type { OidcSettings } from "../core/oauth/client.js";
-import type { Clock, FetchLike, LogLevel, Logger, SessionKey } from "../core/ports.js";
+import type { Clock, FetchLike, Logger, LogLevel, SessionKey } from "../core/ports.js";
 import { registerSecret } from "../core/redact.js";
 import { type RetryPolicy, Session } from "../core/session.js";
 import { globalConfigDir } from "../presets/config-files.js";
@@ -39,7 +39,11 @@ export class PresetRuntime {
   ) {
     this.preset = resolved.preset;
     this.paths = storePaths(options.env);
-    this.logger = fileLogger({ file: join(this.paths.logDir, this.preset.log.file), maxBytes: this.preset.log.maxBytes, echo: options.echo });
+    this.logger = fileLogger({
+      file: join(this.paths.logDir, this.preset.log.file),
+      maxBytes: this.preset.log.maxBytes,
+      echo: options.echo,
+    });
     this.store = new FileTokenStore(this.paths.tokenFile, this.logger, options.lock);
   }
 
@@ -97,7 +101,8 @@ export class PresetRuntime {
 
   /** The credential to use: the device login if there is one, else a stored API key. */
   async credential(signal?: AbortSignal): Promise<Credential | undefined> {
-    if (await this.hasSession()) return { kind: "bearer", token: await this.session().getAccessToken({ signal }) };
+    if (await this.hasSession())
+      return { kind: "bearer", token: await this.session().getAccessToken({ signal }) };
     return this.apiKeyCredential();
   }
 
@@ -106,9 +111,13 @@ export class PresetRuntime {
     const { pattern, header } = this.preset.auth.apiKey;
     registerSecret(key);
     if (!key.trim() || !new RegExp(pattern).test(key.trim())) {
-      throw new OidcError(ErrorCode.API_KEY_INVALID, `That API key does not look right for ${this.preset.name}: keys must match ${pattern}.`, {
-        hint: `It is sent in the ${header} header. Copy the whole key, without quotes or spaces.`,
-      });
+      throw new OidcError(
+        ErrorCode.API_KEY_INVALID,
+        `That API key does not look right for ${this.preset.name}: keys must match ${pattern}.`,
+        {
+          hint: `It is sent in the ${header} header. Copy the whole key, without quotes or spaces.`,
+        },
+      );
     }
   }
 }

@@ -9,10 +9,16 @@ export interface Runtimes {
   issues: Issue[];
 }
 
-export async function resolveRuntimes(resolve: ResolveOptions, runtime: RuntimeOptions = {}): Promise<Runtimes> {
+export async function resolveRuntimes(
+  resolve: ResolveOptions,
+  runtime: RuntimeOptions = {},
+): Promise<Runtimes> {
   const resolution = await resolvePresets({ env: runtime.env, ...resolve });
   const all = [...resolution.presets.values()].map((resolved) => new PresetRuntime(resolved, runtime));
   const primary = all.find((rt) => rt.preset.id === resolution.defaultId);
-  if (primary) all.splice(all.indexOf(primary), 1), all.unshift(primary);
+  if (primary) {
+    all.splice(all.indexOf(primary), 1);
+    all.unshift(primary);
+  }
   return { all, primary, issues: resolution.issues };
 }

@@ -1,6 +1,6 @@
 import { appendFileSync, chmodSync, mkdirSync, renameSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import type { LogLevel, Logger } from "../core/ports.js";
+import type { Logger, LogLevel } from "../core/ports.js";
 import { redact } from "../core/redact.js";
 
 export interface FileLoggerOptions {

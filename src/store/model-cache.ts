@@ -26,7 +26,8 @@ export class ModelCache {
   read(): CachedModels | undefined {
     try {
       const data = JSON.parse(readFileSync(this.file, "utf8")) as CachedModels;
-      if (data.version !== 1 || data.baseURL !== this.baseURL || !Array.isArray(data.models)) return undefined;
+      if (data.version !== 1 || data.baseURL !== this.baseURL || !Array.isArray(data.models))
+        return undefined;
       return data;
     } catch {
       return undefined;

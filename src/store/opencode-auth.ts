@@ -2,7 +2,9 @@ import { readFile } from "node:fs/promises";
 import { dirname } from "node:path";
 import { ensurePrivateDir, writePrivateFile } from "./private-files.js";
 
-type AuthRecord = { type: "oauth"; refresh: string; access: string; expires: number } | { type: "api"; key: string };
+type AuthRecord =
+  | { type: "oauth"; refresh: string; access: string; expires: number }
+  | { type: "api"; key: string };
 
 async function readAuth(file: string): Promise<Record<string, unknown> | undefined> {
   try {
@@ -17,7 +19,11 @@ async function readAuth(file: string): Promise<Record<string, unknown> | undefin
  * Records in OpenCode's auth.json that a provider is connected, so OpenCode runs the plugin's
  * loader for a login made with the CLI. A file OpenCode cannot parse is left alone.
  */
-export async function registerWithOpencode(file: string, providerId: string, record: AuthRecord): Promise<boolean> {
+export async function registerWithOpencode(
+  file: string,
+  providerId: string,
+  record: AuthRecord,
+): Promise<boolean> {
   const data = await readAuth(file);
   if (!data) return false;
   data[providerId] = record;
@@ -27,7 +33,11 @@ export async function registerWithOpencode(file: string, providerId: string, rec
 }
 
 /** Removes the provider's entry if it is ours (the marker), never a credential the user stored otherwise. */
-export async function unregisterFromOpencode(file: string, providerId: string, marker: string): Promise<boolean> {
+export async function unregisterFromOpencode(
+  file: string,
+  providerId: string,
+  marker: string,
+): Promise<boolean> {
   const data = await readAuth(file);
   const entry = data?.[providerId] as { access?: string } | undefined;
   if (!data || !entry || entry.access !== marker) return false;

@@ -18,7 +18,9 @@ export function storePaths(env: NodeJS.ProcessEnv = process.env): StorePaths {
   const configHome = env.XDG_CONFIG_HOME || join(home, ".config");
   const dataHome = env.XDG_DATA_HOME || join(home, ".local", "share");
   const authDir = join(configHome, "opencode-auth");
-  const cacheDir = env.XDG_CACHE_HOME ? join(env.XDG_CACHE_HOME, "opencode-oidc") : envPaths("opencode-oidc", { suffix: "" }).cache;
+  const cacheDir = env.XDG_CACHE_HOME
+    ? join(env.XDG_CACHE_HOME, "opencode-oidc")
+    : envPaths("opencode-oidc", { suffix: "" }).cache;
   return {
     authDir,
     tokenFile: join(authDir, "tokens.json"),

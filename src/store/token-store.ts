@@ -2,7 +2,13 @@ import { readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import lockfile from "proper-lockfile";
 import { ErrorCode, OidcError } from "../core/errors.js";
-import { type Logger, type SessionKey, type TokenSet, type TokenStorage, silentLogger } from "../core/ports.js";
+import {
+  type Logger,
+  type SessionKey,
+  silentLogger,
+  type TokenSet,
+  type TokenStorage,
+} from "../core/ports.js";
 import { registerSecret } from "../core/redact.js";
 import { ensurePrivateDir, writePrivateFile } from "./private-files.js";
 
@@ -74,7 +80,10 @@ export class FileTokenStore implements TokenStorage {
     return parsed.ok === true ? parsed.data : empty();
   }
 
-  async transact<T>(key: SessionKey, fn: (current: TokenSet | undefined) => Promise<{ next?: TokenSet | null; result: T }>): Promise<T> {
+  async transact<T>(
+    key: SessionKey,
+    fn: (current: TokenSet | undefined) => Promise<{ next?: TokenSet | null; result: T }>,
+  ): Promise<T> {
     return this.update(async (data) => {
       const id = sessionId(key);
       const { next, result } = await fn(toTokenSet(data.sessions[id]));
@@ -82,7 +91,13 @@ export class FileTokenStore implements TokenStorage {
         if (!(id in data.sessions)) return { result, write: false };
         delete data.sessions[id];
       } else if (next !== undefined) {
-        data.sessions[id] = { ...next, preset: key.preset, issuer: key.issuer, clientId: key.clientId, updatedAt: Date.now() };
+        data.sessions[id] = {
+          ...next,
+          preset: key.preset,
+          issuer: key.issuer,
+          clientId: key.clientId,
+          updatedAt: Date.now(),
+        };
       }
       return { result, write: next !== undefined };
     });
@@ -120,7 +135,11 @@ export class FileTokenStore implements TokenStorage {
         try {
           await writePrivateFile(this.file, `${JSON.stringify(data, null, 2)}\n`);
         } catch (error) {
-          throw new OidcError(ErrorCode.STORE_WRITE_FAILED, `Cannot write the token store ${this.file}: ${(error as Error).message}`, { cause: error });
+          throw new OidcError(
+            ErrorCode.STORE_WRITE_FAILED,
+            `Cannot write the token store ${this.file}: ${(error as Error).message}`,
+            { cause: error },
+          );
         }
       }
       return result;
@@ -142,7 +161,11 @@ export class FileTokenStore implements TokenStorage {
         });
       } catch (error) {
         if ((error as { code?: string }).code !== "ELOCKED") {
-          throw new OidcError(ErrorCode.STORE_WRITE_FAILED, `Cannot lock the token store ${this.file}: ${(error as Error).message}`, { cause: error });
+          throw new OidcError(
+            ErrorCode.STORE_WRITE_FAILED,
+            `Cannot lock the token store ${this.file}: ${(error as Error).message}`,
+            { cause: error },
+          );
         }
         if (Date.now() - started > this.lock.waitMs) {
           throw new OidcError(ErrorCode.LOCK_TIMEOUT, `Timed out waiting for the lock ${this.lockFile}.`, {
@@ -171,17 +194,25 @@ export class FileTokenStore implements TokenStorage {
     const data = value as Partial<StoreData>;
     if (typeof data !== "object" || data === null) return { ok: false, reason: "not a JSON object" };
     if (typeof data.version === "number" && data.version > STORE_VERSION) {
-      throw new OidcError(ErrorCode.STORE_UNREADABLE, `The token store ${this.file} was written by a newer version (schema ${data.version}).`, {
-        hint: "Update @haiilo/opencode-haiilo-ai, or move the file away to log in again with this version.",
-      });
+      throw new OidcError(
+        ErrorCode.STORE_UNREADABLE,
+        `The token store ${this.file} was written by a newer version (schema ${data.version}).`,
+        {
+          hint: "Update @haiilo/opencode-haiilo-ai, or move the file away to log in again with this version.",
+        },
+      );
     }
     if (data.version !== STORE_VERSION || typeof data.sessions !== "object" || data.sessions === null) {
       return { ok: false, reason: "not a token store of schema version 1" };
     }
     for (const entry of Object.values(data.sessions)) {
-      if (typeof entry?.accessToken !== "string" || typeof entry.expiresAt !== "number") return { ok: false, reason: "has a malformed session entry" };
+      if (typeof entry?.accessToken !== "string" || typeof entry.expiresAt !== "number")
+        return { ok: false, reason: "has a malformed session entry" };
     }
-    return { ok: true, data: { version: STORE_VERSION, sessions: data.sessions, apiKeys: data.apiKeys ?? {} } };
+    return {
+      ok: true,
+      data: { version: STORE_VERSION, sessions: data.sessions, apiKeys: data.apiKeys ?? {} },
+    };
   }
 
   private async setAside(reason: string): Promise<void> {
@@ -189,12 +220,19 @@ export class FileTokenStore implements TokenStorage {
     try {
       await rename(this.file, aside);
     } catch (error) {
-      throw new OidcError(ErrorCode.STORE_UNREADABLE, `The token store ${this.file} is ${reason} and cannot be moved aside: ${(error as Error).message}`, {
-        cause: error,
-        hint: "Move or delete the file by hand, then log in again.",
-      });
+      throw new OidcError(
+        ErrorCode.STORE_UNREADABLE,
+        `The token store ${this.file} is ${reason} and cannot be moved aside: ${(error as Error).message}`,
+        {
+          cause: error,
+          hint: "Move or delete the file by hand, then log in again.",
+        },
+      );
     }
-    this.logger.log("warn", `The token store ${this.file} was ${reason}; it was moved to ${aside}. Log in again.`);
+    this.logger.log(
+      "warn",
+      `The token store ${this.file} was ${reason}; it was moved to ${aside}. Log in again.`,
+    );
   }
 }
 

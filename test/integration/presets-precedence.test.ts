@@ -34,7 +34,8 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 describe("preset resolution layers, lowest to highest", () => {
   it("bundled → global file → config file up the tree → plugin options → env, each overriding the one below", async () => {
     const baseURL = async (pluginOptions?: unknown) =>
-      (await resolvePresets({ cwd: project, env, pluginOptions })).presets.get("haiilo")?.preset.provider.baseURL;
+      (await resolvePresets({ cwd: project, env, pluginOptions })).presets.get("haiilo")?.preset.provider
+        .baseURL;
     expect(await baseURL()).toBe("https://ai.haiilo.cloud/v1");
 
     write(globalFile(), layer({ provider: { baseURL: "https://global.test/v1" } }));
@@ -54,7 +55,11 @@ describe("preset resolution layers, lowest to highest", () => {
     write(globalFile(), layer({ oidc: { clientId: "global-client" } }));
     write(upTreeFile(), layer({ oidc: { issuer: "https://tree.okta.test/oauth2/default" } }));
     env.OKTA_SCOPES = "openid offline_access haiiloai:inference";
-    const resolution = await resolvePresets({ cwd: project, env, pluginOptions: layer({ name: "Haiilo (plugin)" }) });
+    const resolution = await resolvePresets({
+      cwd: project,
+      env,
+      pluginOptions: layer({ name: "Haiilo (plugin)" }),
+    });
     expect(resolution.issues).toEqual([]);
     const { preset, origins, missing } = resolution.presets.get("haiilo")!;
     expect(preset.oidc.clientId).toBe("global-client");
@@ -62,25 +67,53 @@ describe("preset resolution layers, lowest to highest", () => {
     expect(preset.oidc.scopes).toEqual(["openid", "offline_access", "haiiloai:inference"]);
     expect(preset.name).toBe("Haiilo (plugin)");
     expect(missing).toEqual([]);
-    expect(origins["/oidc/clientId"]).toEqual({ source: `file ${globalFile()}`, pointer: "/presets/0/oidc/clientId" });
-    expect(origins["/oidc/issuer"]).toEqual({ source: `file ${upTreeFile()}`, pointer: "/presets/0/oidc/issuer" });
+    expect(origins["/oidc/clientId"]).toEqual({
+      source: `file ${globalFile()}`,
+      pointer: "/presets/0/oidc/clientId",
+    });
+    expect(origins["/oidc/issuer"]).toEqual({
+      source: `file ${upTreeFile()}`,
+      pointer: "/presets/0/oidc/issuer",
+    });
     expect(origins["/oidc/scopes"]).toEqual({ source: "env OKTA_SCOPES", pointer: "/oidc/scopes" });
     expect(origins["/name"]).toEqual({ source: "plugin options", pointer: "/presets/0/name" });
   });
 
   it("finds the other cosmiconfig places: .opencode-oidcrc (YAML) and a package.json key", async () => {
-    write(join(home, "work", "repo", ".opencode-oidcrc"), "presets:\n  - id: haiilo\n    oidc:\n      clientId: from-rc\n");
-    expect((await resolvePresets({ cwd: project, env })).presets.get("haiilo")?.preset.oidc.clientId).toBe("from-rc");
-    write(join(home, "work", "repo", "packages", "app", "package.json"), { name: "app", "opencode-oidc": layer({ oidc: { clientId: "from-pkg" } }) });
-    expect((await resolvePresets({ cwd: project, env })).presets.get("haiilo")?.preset.oidc.clientId).toBe("from-pkg");
+    write(
+      join(home, "work", "repo", ".opencode-oidcrc"),
+      "presets:\n  - id: haiilo\n    oidc:\n      clientId: from-rc\n",
+    );
+    expect((await resolvePresets({ cwd: project, env })).presets.get("haiilo")?.preset.oidc.clientId).toBe(
+      "from-rc",
+    );
+    write(join(home, "work", "repo", "packages", "app", "package.json"), {
+      name: "app",
+      "opencode-oidc": layer({ oidc: { clientId: "from-pkg" } }),
+    });
+    expect((await resolvePresets({ cwd: project, env })).presets.get("haiilo")?.preset.oidc.clientId).toBe(
+      "from-pkg",
+    );
   });
 
   it("a tenant preset in a config file extends the bundled one and becomes its own preset", async () => {
     write(upTreeFile(), {
       default: "acme",
-      presets: [{ id: "acme", extends: "haiilo", name: "Acme AI", provider: { id: "acmeAi", name: "Acme AI", baseURL: "https://ai.acme.test/v1" }, oidc: { issuer: "https://acme.okta.test", clientId: "acme-cli" }, env: {} }],
+      presets: [
+        {
+          id: "acme",
+          extends: "haiilo",
+          name: "Acme AI",
+          provider: { id: "acmeAi", name: "Acme AI", baseURL: "https://ai.acme.test/v1" },
+          oidc: { issuer: "https://acme.okta.test", clientId: "acme-cli" },
+          env: {},
+        },
+      ],
     });
-    const resolution = await resolvePresets({ cwd: project, env: { ...env, OKTA_ISSUER: "https://dev.okta.test" } });
+    const resolution = await resolvePresets({
+      cwd: project,
+      env: { ...env, OKTA_ISSUER: "https://dev.okta.test" },
+    });
     expect(resolution.defaultId).toBe("acme");
     const acme = resolution.presets.get("acme")!.preset;
     expect(acme.oidc.issuer).toBe("https://acme.okta.test"); // its own empty env map: OKTA_ISSUER is Haiilo's
@@ -92,8 +125,16 @@ describe("preset resolution layers, lowest to highest", () => {
     write(upTreeFile(), layer({ oidc: { issuer: "http://okta.public.test" } }));
     write(globalFile(), "{ not json");
     const { issues, presets } = await resolvePresets({ cwd: project, env });
-    expect(issues).toContainEqual({ source: `file ${upTreeFile()}`, pointer: "/presets/0/oidc/issuer", message: expect.stringContaining("plain http") });
-    expect(issues).toContainEqual({ source: `file ${globalFile()}`, pointer: "", message: expect.stringContaining("cannot be read") });
+    expect(issues).toContainEqual({
+      source: `file ${upTreeFile()}`,
+      pointer: "/presets/0/oidc/issuer",
+      message: expect.stringContaining("plain http"),
+    });
+    expect(issues).toContainEqual({
+      source: `file ${globalFile()}`,
+      pointer: "",
+      message: expect.stringContaining("cannot be read"),
+    });
     // The broken layers are left out; the bundled preset below them still resolves.
     expect(presets.get("haiilo")?.preset.oidc.issuer).toBeNull();
   });
@@ -103,7 +144,10 @@ describe("opencode-oidc presets (the real CLI)", () => {
   it("show --json reports the origin of each overridden field", async () => {
     write(globalFile(), layer({ oidc: { clientId: "global-client" } }));
     write(upTreeFile(), layer({ oidc: { issuer: "https://tree.okta.test/oauth2/default" } }));
-    const { stdout } = await run("node", [cli, "presets", "show", "haiilo", "--json"], { cwd: project, env: { ...env, HAIILO_AI_BASE_URL: "https://env.test/v1" } });
+    const { stdout } = await run("node", [cli, "presets", "show", "haiilo", "--json"], {
+      cwd: project,
+      env: { ...env, HAIILO_AI_BASE_URL: "https://env.test/v1" },
+    });
     const shown = JSON.parse(stdout);
     expect(shown.preset.provider.baseURL).toBe("https://env.test/v1");
     expect(shown.origins).toEqual({
@@ -118,7 +162,12 @@ describe("opencode-oidc presets (the real CLI)", () => {
     const shipped = join(import.meta.dirname, "../../presets/haiilo.json");
     await expect(run("node", [cli, "presets", "validate", shipped], { env })).resolves.toBeDefined();
     const bad = join(root, "bad.json");
-    write(bad, { id: "bad", extends: "nope", provider: { baseURL: "http://public.test/v1" }, oidc: { scopes: "x" } });
+    write(bad, {
+      id: "bad",
+      extends: "nope",
+      provider: { baseURL: "http://public.test/v1" },
+      oidc: { scopes: "x" },
+    });
     const failure = await run("node", [cli, "presets", "validate", bad], { env }).catch((e) => e);
     expect(failure.code).toBe(1);
     expect(failure.stderr).toContain(`file ${bad}: /provider/baseURL:`);
@@ -134,7 +183,9 @@ describe("opencode-oidc presets (the real CLI)", () => {
     for (const command of ["login", "token"]) {
       const failure = await run("node", [cli, command], { cwd: project, env }).catch((e) => e);
       expect(failure.code).toBe(1);
-      expect(failure.stderr).toContain('Preset "haiilo" has no OIDC issuer URL (oidc.issuer) and no OIDC client id (oidc.clientId)');
+      expect(failure.stderr).toContain(
+        'Preset "haiilo" has no OIDC issuer URL (oidc.issuer) and no OIDC client id (oidc.clientId)',
+      );
       expect(failure.stderr).toContain("OKTA_ISSUER=");
       expect(failure.stderr).toContain("opencode-oidc.config.json");
       expect(failure.stderr).toContain('"plugin": [["@haiilo/opencode-haiilo-ai"');

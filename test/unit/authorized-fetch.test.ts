@@ -14,15 +14,29 @@ function recorder(statuses: number[]) {
 describe("authorizedFetch", () => {
   it("sets the bearer token and removes the SDK's own credential headers", async () => {
     const { fetch, seen } = recorder([200]);
-    const f = authorizedFetch({ credential: async () => ({ kind: "bearer", token: "t1" }), authHeaders: ["x-api-key"], fetch });
-    await f("http://gw/v1/chat", { headers: { authorization: "Bearer placeholder", "x-api-key": "stale", "content-type": "application/json" } });
+    const f = authorizedFetch({
+      credential: async () => ({ kind: "bearer", token: "t1" }),
+      authHeaders: ["x-api-key"],
+      fetch,
+    });
+    await f("http://gw/v1/chat", {
+      headers: {
+        authorization: "Bearer placeholder",
+        "x-api-key": "stale",
+        "content-type": "application/json",
+      },
+    });
     expect(seen[0]?.get("authorization")).toBe("Bearer t1");
     expect(seen[0]?.has("x-api-key")).toBe(false);
     expect(seen[0]?.get("content-type")).toBe("application/json");
   });
   it("sends an API key in its header and no Authorization", async () => {
     const { fetch, seen } = recorder([200]);
-    const f = authorizedFetch({ credential: async () => ({ kind: "api-key", header: "x-api-key", key: "sk-1" }), authHeaders: ["x-api-key"], fetch });
+    const f = authorizedFetch({
+      credential: async () => ({ kind: "api-key", header: "x-api-key", key: "sk-1" }),
+      authHeaders: ["x-api-key"],
+      fetch,
+    });
     await f("http://gw/v1/models", { headers: { authorization: "Bearer sk-1" } });
     expect(seen[0]?.get("x-api-key")).toBe("sk-1");
     expect(seen[0]?.has("authorization")).toBe(false);
@@ -46,7 +60,12 @@ describe("authorizedFetch", () => {
   });
   it("does not retry a request whose body is a one-shot stream", async () => {
     const { fetch, seen } = recorder([401]);
-    const f = authorizedFetch({ credential: async () => ({ kind: "bearer", token: "old" }), renew: async () => ({ kind: "bearer", token: "new" }), authHeaders: [], fetch });
+    const f = authorizedFetch({
+      credential: async () => ({ kind: "bearer", token: "old" }),
+      renew: async () => ({ kind: "bearer", token: "new" }),
+      authHeaders: [],
+      fetch,
+    });
     const body = new ReadableStream({ start: (c) => c.close() });
     const response = await f("http://gw/v1/chat", { method: "POST", body, duplex: "half" } as RequestInit);
     expect(response.status).toBe(401);

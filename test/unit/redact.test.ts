@@ -10,13 +10,20 @@ describe("redact", () => {
     const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl";
     const text = `token ${jwt} header Authorization: Bearer abcdefghijklmnop key sk-live-abcdef123 body device_code=GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS&user_code=WDJB-MJHT "refresh_token":"rt-9876543210"`;
     const out = redact(text);
-    for (const secret of [jwt, "abcdefghijklmnop", "sk-live-abcdef123", "GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS", "WDJB-MJHT", "rt-9876543210"]) {
+    for (const secret of [
+      jwt,
+      "abcdefghijklmnop",
+      "sk-live-abcdef123",
+      "GmRhmhcxhwAzkoEqiMEg_DnyEysNkuNhszIySk9eS",
+      "WDJB-MJHT",
+      "rt-9876543210",
+    ]) {
       expect(out).not.toContain(secret);
     }
     expect(out).toContain("[redacted-jwt]");
     expect(out).toContain("Bearer [redacted]");
   });
   it("leaves ordinary text alone", () => {
-    expect(redact("models discovered {\"count\":3}")).toBe("models discovered {\"count\":3}");
+    expect(redact('models discovered {"count":3}')).toBe('models discovered {"count":3}');
   });
 });

@@ -2,9 +2,9 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { authorizedFetch, type Credential } from "../../core/authorized-fetch.js";
+import { joinUrl } from "../../core/models/fetch-models.js";
 import { pollDeviceToken, startDeviceAuthorization } from "../../core/oauth/device.js";
 import { decodeJwtClaims } from "../../core/oauth/tokens.js";
-import { joinUrl } from "../../core/models/fetch-models.js";
 import { listModels } from "../../runtime/model-discovery.js";
 import { resolveRuntimes } from "../../runtime/resolve-runtimes.js";
 import type { Command } from "../command.js";
@@ -19,7 +19,10 @@ export const demo: Command = {
   summary:
     "Run the whole job on the sandbox, end to end: device login (URL and code as a user sees them), the token stored, models discovered, a chat completion through the JWT-checking gateway with the Bearer token, the same with an API key, then logout. Uses a temporary home folder and stops everything at the end.",
   options: {
-    "auto-approve": { type: "boolean", description: "Approve the device login as user alice (unattended runs)" },
+    "auto-approve": {
+      type: "boolean",
+      description: "Approve the device login as user alice (unattended runs)",
+    },
     keep: { type: "boolean", description: "Keep the temporary home folder (token store, logs) afterwards" },
   },
   async run(ctx) {
@@ -38,20 +41,29 @@ export const demo: Command = {
       };
       step(1, "Sandbox started");
       say(`OIDC issuer ${box.idp.issuer} · gateway ${box.gateway.url} · temporary home ${home}`);
-      say(Object.entries(box.env).map(([k, v]) => `  ${k}=${v}`).join("\n"));
+      say(
+        Object.entries(box.env)
+          .map(([k, v]) => `  ${k}=${v}`)
+          .join("\n"),
+      );
 
       const { primary: rt } = await resolveRuntimes({ cwd: home }, { env });
       if (!rt) throw new Error("the haiilo preset did not resolve");
       const settings = rt.requireOidc();
 
-      step(2, `Device login to ${rt.preset.name} (preset ${rt.preset.id}, provider ${rt.preset.provider.id})`);
+      step(
+        2,
+        `Device login to ${rt.preset.name} (preset ${rt.preset.id}, provider ${rt.preset.provider.id})`,
+      );
       const auth = await startDeviceAuthorization(settings);
       const url = auth.verificationUriComplete ?? auth.verificationUri;
       say(`To log in, open this URL in a browser:\n\n    ${url}\n\nand confirm the code:  ${auth.userCode}`);
       const started = Date.now();
       if (ctx.values["auto-approve"]) {
         say("(--auto-approve: approving as alice through the IdP's own pages)");
-        void approveDevice(url, { login: "alice" }).catch((error) => say(`auto-approve failed: ${(error as Error).message}`));
+        void approveDevice(url, { login: "alice" }).catch((error) =>
+          say(`auto-approve failed: ${(error as Error).message}`),
+        );
       } else {
         say(`Waiting for approval (log in as "alice", any password)…`);
       }
@@ -60,15 +72,21 @@ export const demo: Command = {
       const claims = decodeJwtClaims(tokens.accessToken) ?? {};
       const mode = ((await stat(rt.paths.tokenFile)).mode & 0o777).toString(8);
       const dirMode = ((await stat(rt.paths.authDir)).mode & 0o777).toString(8);
-      say(`Logged in as ${String(decodeJwtClaims(tokens.idToken)?.email ?? claims.sub)} after ${((Date.now() - started) / 1000).toFixed(1)} s.`);
-      say(`Access token: JWT for aud=${String(claims.aud)} scope="${String(claims.scope)}", expires ${new Date(tokens.expiresAt).toISOString()}; refresh token: ${tokens.refreshToken ? "yes" : "no"}.`);
+      say(
+        `Logged in as ${String(decodeJwtClaims(tokens.idToken)?.email ?? claims.sub)} after ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+      );
+      say(
+        `Access token: JWT for aud=${String(claims.aud)} scope="${String(claims.scope)}", expires ${new Date(tokens.expiresAt).toISOString()}; refresh token: ${tokens.refreshToken ? "yes" : "no"}.`,
+      );
       say(`Stored in ${rt.paths.tokenFile} (mode ${mode}, folder mode ${dirMode}).`);
 
       step(3, "Models discovered from the gateway, with the preset's model settings applied");
       const listing = await listModels(rt, { refresh: true, timeoutMs: 5000 });
       for (const [id, m] of Object.entries(listing.models)) {
         const limit = m.limit ? `context ${m.limit.context}, output ${m.limit.output}` : "no limits known";
-        say(`  ${rt.preset.provider.id}/${id.padEnd(16)} "${m.name}"  ${limit}${m.tool_call ? ", tools" : ""}${m.reasoning ? ", reasoning" : ""}${m.attachment ? ", attachments" : ""}`);
+        say(
+          `  ${rt.preset.provider.id}/${id.padEnd(16)} "${m.name}"  ${limit}${m.tool_call ? ", tools" : ""}${m.reasoning ? ", reasoning" : ""}${m.attachment ? ", attachments" : ""}`,
+        );
       }
 
       const model = Object.keys(listing.models)[0] ?? "gpt-4o-mini";
@@ -100,13 +118,15 @@ export const demo: Command = {
           '    opencode auth login -p haiiloAi -m "Okta Device Flow"   # or: opencode-oidc login',
           "    opencode models haiiloAi",
           `    opencode run -m haiiloAi/${model} "hello"`,
-          "  with the plugin in ~/.config/opencode/opencode.json:  { \"plugin\": [\"@haiilo/opencode-haiilo-ai\"] }",
+          '  with the plugin in ~/.config/opencode/opencode.json:  { "plugin": ["@haiilo/opencode-haiilo-ai"] }',
         ].join("\n"),
       );
 
       step(7, "Logout");
       const out = await rt.session().logout();
-      say(`  ${out.revoked ? "Tokens revoked at the IdP and deleted" : `Tokens deleted (${out.note})`}; revocation calls seen by the IdP: ${box.idp.counts.revocation}.`);
+      say(
+        `  ${out.revoked ? "Tokens revoked at the IdP and deleted" : `Tokens deleted (${out.note})`}; revocation calls seen by the IdP: ${box.idp.counts.revocation}.`,
+      );
       say("\nDemo complete.");
       return 0;
     } finally {

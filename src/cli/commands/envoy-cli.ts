@@ -13,10 +13,17 @@ export const envoy: Command = {
     "Render Envoy configuration that accepts exactly the tokens this preset's logins get: an Envoy Gateway SecurityPolicy (--format gateway, default) or raw jwt_authn http_filters with the JWKS cluster (--format raw). The JWKS URI comes from the preset or the issuer's discovery document.",
   options: {
     ...PRESET_OPTION,
-    format: { type: "string", default: "gateway", description: "gateway (SecurityPolicy) or raw (jwt_authn filter)" },
+    format: {
+      type: "string",
+      default: "gateway",
+      description: "gateway (SecurityPolicy) or raw (jwt_authn filter)",
+    },
     target: { type: "string", description: "Name of the HTTPRoute (gateway) the policy attaches to" },
     namespace: { type: "string", description: "Kubernetes namespace of the policy" },
-    "jwks-uri": { type: "string", description: "JWKS URI, instead of asking the issuer's discovery document" },
+    "jwks-uri": {
+      type: "string",
+      description: "JWKS URI, instead of asking the issuer's discovery document",
+    },
   },
   async run(ctx) {
     const rt = await presetRuntime(ctx);

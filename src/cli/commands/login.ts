@@ -16,7 +16,11 @@ export const login: Command = {
     "Log in with the device flow: shows a URL and a code (on stderr), opens the browser when there is one, and stores the tokens. With --api-key, reads an API key from stdin instead.",
   options: {
     ...PRESET_OPTION,
-    browser: { type: "boolean", default: true, description: "Open the browser (--no-browser: only print the URL)" },
+    browser: {
+      type: "boolean",
+      default: true,
+      description: "Open the browser (--no-browser: only print the URL)",
+    },
     "api-key": { type: "boolean", description: "Store an API key read from stdin instead of a device login" },
   },
   async run(ctx) {
@@ -25,7 +29,10 @@ export const login: Command = {
       const key = readFileSync(0, "utf8").trim();
       rt.checkApiKey(key);
       await rt.store.setApiKey(rt.preset.id, key);
-      await registerWithOpencode(rt.paths.opencodeAuthFile, rt.preset.provider.id, { type: "api", key }).catch(() => false);
+      await registerWithOpencode(rt.paths.opencodeAuthFile, rt.preset.provider.id, {
+        type: "api",
+        key,
+      }).catch(() => false);
       say(`API key stored for ${rt.preset.name} in ${rt.paths.tokenFile} (mode 0600).`);
       return 0;
     }
@@ -37,16 +44,26 @@ export const login: Command = {
       const auth = await startDeviceAuthorization(settings, { fetch: rt.fetch, signal: controller.signal });
       const url = auth.verificationUriComplete ?? auth.verificationUri;
       const minutes = Math.max(1, Math.round((auth.expiresAt - Date.now()) / 60_000));
-      say(`To log in to ${rt.preset.name}, open this URL in a browser:\n\n    ${url}\n\nand confirm the code:  ${auth.userCode}\n\nThe code is valid for ${minutes} minutes.`);
+      say(
+        `To log in to ${rt.preset.name}, open this URL in a browser:\n\n    ${url}\n\nand confirm the code:  ${auth.userCode}\n\nThe code is valid for ${minutes} minutes.`,
+      );
       if (ctx.values.browser !== false && (await openBrowser(url, ctx.env))) say("(Opened your browser.)");
       say("Waiting for approval…");
       const tokens = await pollDeviceToken(settings, auth, { fetch: rt.fetch, signal: controller.signal });
       await rt.session().save(tokens);
-      await registerWithOpencode(rt.paths.opencodeAuthFile, rt.preset.provider.id, { type: "oauth", refresh: STORE_MARKER, access: STORE_MARKER, expires: tokens.expiresAt }).catch(() => false);
+      await registerWithOpencode(rt.paths.opencodeAuthFile, rt.preset.provider.id, {
+        type: "oauth",
+        refresh: STORE_MARKER,
+        access: STORE_MARKER,
+        expires: tokens.expiresAt,
+      }).catch(() => false);
       const claims = decodeJwtClaims(tokens.idToken) ?? decodeJwtClaims(tokens.accessToken) ?? {};
       const who = (claims.email as string | undefined) ?? (claims.sub as string | undefined) ?? "you";
       say(`Logged in to ${rt.preset.name} as ${who}. Tokens stored in ${rt.paths.tokenFile} (mode 0600).`);
-      if (!tokens.refreshToken) say("note: the identity provider issued no refresh token; you will need to log in again when the access token expires.");
+      if (!tokens.refreshToken)
+        say(
+          "note: the identity provider issued no refresh token; you will need to log in again when the access token expires.",
+        );
       return 0;
     } catch (error) {
       if (controller.signal.aborted) throw new OidcError(ErrorCode.ABORTED, "Login cancelled.");

@@ -6,24 +6,33 @@ import { presetRuntime } from "../runtime.js";
 export const models: Command = {
   name: "models",
   usage: "models [--preset ID] [--json] [--cached]",
-  summary: "List the gateway's models as OpenCode will see them (names, limits, capabilities), with the preset's model settings applied.",
+  summary:
+    "List the gateway's models as OpenCode will see them (names, limits, capabilities), with the preset's model settings applied.",
   options: {
     ...PRESET_OPTION,
     json: { type: "boolean", description: "Print OpenCode's model map as JSON" },
-    cached: { type: "boolean", description: "Answer from the cache when it is fresh instead of asking the gateway" },
+    cached: {
+      type: "boolean",
+      description: "Answer from the cache when it is fresh instead of asking the gateway",
+    },
   },
   async run(ctx) {
     const rt = await presetRuntime(ctx);
     const listing = await listModels(rt, { refresh: !ctx.values.cached, timeoutMs: 15_000 });
     if (listing.problem) say(`warning: ${listing.problem}`);
-    if (listing.source !== "gateway") say(`(models from ${listing.source === "cache" ? `the cache of ${new Date(listing.fetchedAt ?? 0).toISOString()}` : listing.source === "static" ? "the preset's static list" : "nowhere: none known"})`);
+    if (listing.source !== "gateway")
+      say(
+        `(models from ${listing.source === "cache" ? `the cache of ${new Date(listing.fetchedAt ?? 0).toISOString()}` : listing.source === "static" ? "the preset's static list" : "nowhere: none known"})`,
+      );
     if (ctx.values.json) {
       json(listing.models);
       return 0;
     }
     const rows = Object.entries(listing.models).map(([id, m]) => {
       const limit = m.limit ? `${m.limit.context || "?"}/${m.limit.output || "?"}` : "-";
-      const caps = [m.tool_call && "tools", m.reasoning && "reasoning", m.attachment && "attachments"].filter(Boolean).join(",");
+      const caps = [m.tool_call && "tools", m.reasoning && "reasoning", m.attachment && "attachments"]
+        .filter(Boolean)
+        .join(",");
       return `${rt.preset.provider.id}/${id}\t${m.name}\t${limit}\t${caps}`;
     });
     if (rows.length > 0) out(rows.join("\n"));

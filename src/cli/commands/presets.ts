@@ -28,7 +28,15 @@ export const presets: Command = {
         missing: missing.map((m) => m.pointer),
       }));
       if (ctx.values.json) json(rows);
-      else out(rows.map((r) => `${r.default ? "*" : " "} ${r.id}\t${r.name}\tprovider ${r.provider}\t${r.sources.join(", ")}${r.missing.length ? `\tmissing ${r.missing.join(" ")}` : ""}`).join("\n"));
+      else
+        out(
+          rows
+            .map(
+              (r) =>
+                `${r.default ? "*" : " "} ${r.id}\t${r.name}\tprovider ${r.provider}\t${r.sources.join(", ")}${r.missing.length ? `\tmissing ${r.missing.join(" ")}` : ""}`,
+            )
+            .join("\n"),
+        );
       return 0;
     }
     if (sub === "show") {
@@ -39,16 +47,30 @@ export const presets: Command = {
           .sort(([a], [b]) => a.localeCompare(b)),
       );
       if (ctx.values.json) {
-        json({ preset, origins: overridden, missing: missing.map((m) => m.pointer), layers: resolution.layers });
+        json({
+          preset,
+          origins: overridden,
+          missing: missing.map((m) => m.pointer),
+          layers: resolution.layers,
+        });
         return 0;
       }
       out(JSON.stringify(preset, null, 2));
-      const lines = Object.entries(overridden).map(([pointer, o]) => `  ${pointer}  ←  ${o.source}${o.pointer && o.pointer !== pointer ? ` ${o.pointer}` : ""}`);
-      say(lines.length > 0 ? `Overridden fields:\n${lines.join("\n")}` : "No field overridden above the bundled preset.");
+      const lines = Object.entries(overridden).map(
+        ([pointer, o]) =>
+          `  ${pointer}  ←  ${o.source}${o.pointer && o.pointer !== pointer ? ` ${o.pointer}` : ""}`,
+      );
+      say(
+        lines.length > 0
+          ? `Overridden fields:\n${lines.join("\n")}`
+          : "No field overridden above the bundled preset.",
+      );
       if (missing.length > 0) say(`Missing: ${missing.map((m) => m.pointer).join(", ")}`);
       return 0;
     }
-    throw new OidcError(ErrorCode.USAGE, `Unknown presets subcommand "${sub}".`, { hint: "Use list, show or validate." });
+    throw new OidcError(ErrorCode.USAGE, `Unknown presets subcommand "${sub}".`, {
+      hint: "Use list, show or validate.",
+    });
   },
 };
 
@@ -72,7 +94,13 @@ async function validate(files: string[], cwd: string): Promise<number> {
       // Structure is fine: resolve it over the bundled presets to catch unknown `extends` and missing fields.
       const layer = { source, document: isPreset ? { presets: [document] } : document };
       const resolution = await resolvePresets({ configFiles: false, env: {}, extraLayers: [layer] });
-      found.push(...resolution.issues.map((i) => (isPreset && i.pointer.startsWith("/presets/0") ? { ...i, pointer: i.pointer.slice("/presets/0".length) } : i)));
+      found.push(
+        ...resolution.issues.map((i) =>
+          isPreset && i.pointer.startsWith("/presets/0")
+            ? { ...i, pointer: i.pointer.slice("/presets/0".length) }
+            : i,
+        ),
+      );
     }
     issues.push(...found);
     if (found.length === 0) say(`${path}: valid`);

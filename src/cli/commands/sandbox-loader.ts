@@ -6,7 +6,10 @@ type ApproveModule = typeof import("../../sandbox/approve.js");
 /** The sandbox needs oidc-provider and jose, which are dev/optional dependencies: load them on demand. */
 export async function loadSandbox(): Promise<SandboxModule & ApproveModule> {
   try {
-    const [sandbox, approve] = await Promise.all([import("../../sandbox/sandbox.js"), import("../../sandbox/approve.js")]);
+    const [sandbox, approve] = await Promise.all([
+      import("../../sandbox/sandbox.js"),
+      import("../../sandbox/approve.js"),
+    ]);
     return { ...sandbox, ...approve };
   } catch (error) {
     if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND") {

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { type Command } from "../command.js";
+import type { Command } from "../command.js";
 import { say } from "../io.js";
 import { loadSandbox } from "./sandbox-loader.js";
 

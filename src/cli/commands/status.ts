@@ -6,7 +6,8 @@ import { presetRuntime } from "../runtime.js";
 export const status: Command = {
   name: "status",
   usage: "status [--preset ID] [--json]",
-  summary: "Show whether you are logged in: subject, email, expiry, scopes and where the tokens are stored. Never prints a secret.",
+  summary:
+    "Show whether you are logged in: subject, email, expiry, scopes and where the tokens are stored. Never prints a secret.",
   options: { ...PRESET_OPTION, json: { type: "boolean", description: "Print JSON" } },
   async run(ctx) {
     const rt = await presetRuntime(ctx);
@@ -33,11 +34,18 @@ export const status: Command = {
       return 0;
     }
     const lines = [`Preset:    ${rt.preset.name} (${rt.preset.id}) → provider ${rt.preset.provider.id}`];
-    if (report.missing.length > 0) lines.push(`Missing:   ${report.missing.join(", ")} (run \`opencode-oidc login\` to see how to supply them)`);
+    if (report.missing.length > 0)
+      lines.push(
+        `Missing:   ${report.missing.join(", ")} (run \`opencode-oidc login\` to see how to supply them)`,
+      );
     lines.push(`Issuer:    ${report.issuer ?? "(not set)"}`);
     if (report.loggedIn) {
-      lines.push(`Logged in: yes, as ${report.email ?? report.subject ?? "unknown"}${report.subject && report.email ? ` (sub ${report.subject})` : ""}`);
-      lines.push(`Expires:   ${report.expiresAt}${report.expired ? " (expired; refreshed on next use)" : ""}${report.refreshable ? "" : " — no refresh token"}`);
+      lines.push(
+        `Logged in: yes, as ${report.email ?? report.subject ?? "unknown"}${report.subject && report.email ? ` (sub ${report.subject})` : ""}`,
+      );
+      lines.push(
+        `Expires:   ${report.expiresAt}${report.expired ? " (expired; refreshed on next use)" : ""}${report.refreshable ? "" : " — no refresh token"}`,
+      );
       if (report.scopes) lines.push(`Scopes:    ${report.scopes.join(" ")}`);
     } else {
       lines.push("Logged in: no");

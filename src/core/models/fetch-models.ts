@@ -28,7 +28,10 @@ export async function fetchModels(options: FetchModelsOptions): Promise<Discover
   try {
     models = parseModelList(list);
   } catch (error) {
-    throw new OidcError(ErrorCode.GATEWAY_REJECTED, `The gateway's model list ${joinUrl(options.baseURL, options.path)} is not usable: ${(error as Error).message}.`);
+    throw new OidcError(
+      ErrorCode.GATEWAY_REJECTED,
+      `The gateway's model list ${joinUrl(options.baseURL, options.path)} is not usable: ${(error as Error).message}.`,
+    );
   }
   if (options.metadataPath) {
     try {
@@ -45,21 +48,37 @@ async function getJson(url: string, options: FetchModelsOptions): Promise<unknow
   const doFetch = options.fetch ?? fetch;
   let response: Response;
   try {
-    response = await doFetch(url, { headers: { accept: "application/json", ...options.headers }, signal: options.signal });
+    response = await doFetch(url, {
+      headers: { accept: "application/json", ...options.headers },
+      signal: options.signal,
+    });
   } catch (error) {
     const timedOut = (error as Error)?.name === "TimeoutError" || options.signal?.aborted;
-    throw new OidcError(ErrorCode.GATEWAY_UNAVAILABLE, timedOut ? `The gateway did not answer ${url} in time.` : `The gateway cannot be reached at ${url}.`, { cause: error });
+    throw new OidcError(
+      ErrorCode.GATEWAY_UNAVAILABLE,
+      timedOut ? `The gateway did not answer ${url} in time.` : `The gateway cannot be reached at ${url}.`,
+      { cause: error },
+    );
   }
   if (response.status === 401 || response.status === 403) {
     await response.body?.cancel();
-    throw new OidcError(ErrorCode.GATEWAY_REJECTED, `The gateway refused the credentials for ${url} (HTTP ${response.status}).`, {
-      details: { status: response.status },
-    });
+    throw new OidcError(
+      ErrorCode.GATEWAY_REJECTED,
+      `The gateway refused the credentials for ${url} (HTTP ${response.status}).`,
+      {
+        details: { status: response.status },
+      },
+    );
   }
   if (!response.ok) {
     await response.body?.cancel();
-    const code = response.status >= 500 || response.status === 429 ? ErrorCode.GATEWAY_UNAVAILABLE : ErrorCode.GATEWAY_REJECTED;
-    throw new OidcError(code, `The gateway answered HTTP ${response.status} for ${url}.`, { details: { status: response.status } });
+    const code =
+      response.status >= 500 || response.status === 429
+        ? ErrorCode.GATEWAY_UNAVAILABLE
+        : ErrorCode.GATEWAY_REJECTED;
+    throw new OidcError(code, `The gateway answered HTTP ${response.status} for ${url}.`, {
+      details: { status: response.status },
+    });
   }
   const text = await readLimited(response, options.maxBytes ?? MAX_BYTES, url);
   try {
@@ -71,7 +90,11 @@ async function getJson(url: string, options: FetchModelsOptions): Promise<unknow
 
 async function readLimited(response: Response, maxBytes: number, url: string): Promise<string> {
   const declared = Number(response.headers.get("content-length"));
-  const tooBig = () => new OidcError(ErrorCode.GATEWAY_REJECTED, `The gateway's answer from ${url} is larger than ${maxBytes} bytes.`);
+  const tooBig = () =>
+    new OidcError(
+      ErrorCode.GATEWAY_REJECTED,
+      `The gateway's answer from ${url} is larger than ${maxBytes} bytes.`,
+    );
   if (declared > maxBytes) {
     await response.body?.cancel();
     throw tooBig();

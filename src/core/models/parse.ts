@@ -18,16 +18,24 @@ const perMillion = (v: unknown): number | undefined => {
  * `pricing` (USD per token), LiteLLM-style `max_input_tokens` / `max_output_tokens`.
  */
 export function parseModelList(body: unknown): DiscoveredModel[] {
-  const data = isObject(body) && Array.isArray(body.data) ? body.data : Array.isArray(body) ? body : undefined;
+  const data =
+    isObject(body) && Array.isArray(body.data) ? body.data : Array.isArray(body) ? body : undefined;
   if (!data) throw new Error('expected an OpenAI model list ({"data": [{"id": ...}]})');
   const models: DiscoveredModel[] = [];
   for (const entry of data) {
-    if (!isObject(entry) || typeof entry.id !== "string" || entry.id.length === 0 || entry.id.length > 200) continue;
+    if (!isObject(entry) || typeof entry.id !== "string" || entry.id.length === 0 || entry.id.length > 200)
+      continue;
     const model: DiscoveredModel = { id: entry.id };
     if (typeof entry.owned_by === "string") model.ownedBy = entry.owned_by;
     const top = isObject(entry.top_provider) ? entry.top_provider : {};
-    const context = num(entry.context_length) ?? num(entry.max_model_len) ?? num(entry.max_input_tokens) ?? num(entry.context_window) ?? num(top.context_length);
-    const output = num(top.max_completion_tokens) ?? num(entry.max_output_tokens) ?? num(entry.max_completion_tokens);
+    const context =
+      num(entry.context_length) ??
+      num(entry.max_model_len) ??
+      num(entry.max_input_tokens) ??
+      num(entry.context_window) ??
+      num(top.context_length);
+    const output =
+      num(top.max_completion_tokens) ?? num(entry.max_output_tokens) ?? num(entry.max_completion_tokens);
     if (context) model.context = context;
     if (output) model.output = output;
     if (isObject(entry.pricing)) {
@@ -72,6 +80,9 @@ export function parseModelInfo(body: unknown): Map<string, Partial<DiscoveredMod
   return out;
 }
 
-export function mergeDetails(models: DiscoveredModel[], details: Map<string, Partial<DiscoveredModel>>): DiscoveredModel[] {
+export function mergeDetails(
+  models: DiscoveredModel[],
+  details: Map<string, Partial<DiscoveredModel>>,
+): DiscoveredModel[] {
   return models.map((model) => ({ ...model, ...details.get(model.id), id: model.id }));
 }

@@ -21,8 +21,14 @@ export interface ModelSettings {
 }
 
 /** Keeps the models the preset allows (deny wins over allow; an empty allow list allows all). */
-export function filterModels<T extends { id: string }>(models: readonly T[], settings: Pick<ModelSettings, "allow" | "deny">): T[] {
-  return models.filter((m) => (settings.allow.length === 0 || matchesAny(m.id, settings.allow)) && !matchesAny(m.id, settings.deny));
+export function filterModels<T extends { id: string }>(
+  models: readonly T[],
+  settings: Pick<ModelSettings, "allow" | "deny">,
+): T[] {
+  return models.filter(
+    (m) =>
+      (settings.allow.length === 0 || matchesAny(m.id, settings.allow)) && !matchesAny(m.id, settings.deny),
+  );
 }
 
 /** What the gateway said, in OpenCode's terms. */
@@ -35,7 +41,12 @@ export function fromDiscovered(model: DiscoveredModel): OpencodeModel {
     out.attachment = model.vision;
     out.modalities = { input: model.vision ? ["text", "image"] : ["text"], output: ["text"] };
   }
-  if (model.cost) out.cost = { input: model.cost.input ?? 0, output: model.cost.output ?? 0, ...pick(model.cost, ["cache_read", "cache_write"]) };
+  if (model.cost)
+    out.cost = {
+      input: model.cost.input ?? 0,
+      output: model.cost.output ?? 0,
+      ...pick(model.cost, ["cache_read", "cache_write"]),
+    };
   return out;
 }
 
@@ -49,7 +60,8 @@ export function applyRules(id: string, base: OpencodeModel, rules: readonly Mode
     for (const key of ["tool_call", "reasoning", "attachment", "temperature"] as const) {
       if (rule[key] !== undefined) model[key] = rule[key];
     }
-    if (rule.modalities) model.modalities = { input: ["text"], output: ["text"], ...model.modalities, ...rule.modalities };
+    if (rule.modalities)
+      model.modalities = { input: ["text"], output: ["text"], ...model.modalities, ...rule.modalities };
     if (rule.cost) model.cost = { input: 0, output: 0, ...model.cost, ...rule.cost };
     if (rule.options) model.options = { ...model.options, ...rule.options };
   }
@@ -57,9 +69,13 @@ export function applyRules(id: string, base: OpencodeModel, rules: readonly Mode
 }
 
 /** Discovered models → OpenCode's `models` map, filtered and with the preset's settings applied. */
-export function toOpencodeModels(models: readonly DiscoveredModel[], settings: ModelSettings): Record<string, OpencodeModel> {
+export function toOpencodeModels(
+  models: readonly DiscoveredModel[],
+  settings: ModelSettings,
+): Record<string, OpencodeModel> {
   const out: Record<string, OpencodeModel> = {};
-  for (const model of filterModels(models, settings)) out[model.id] = applyRules(model.id, fromDiscovered(model), settings.rules);
+  for (const model of filterModels(models, settings))
+    out[model.id] = applyRules(model.id, fromDiscovered(model), settings.rules);
   return out;
 }
 

@@ -22,7 +22,10 @@ export interface RequestContext {
 export const DEFAULT_IDP_TIMEOUT_MS = 10_000;
 
 /** Options oauth4webapi needs for one request: custom fetch, signal, and http only for loopback. */
-export function requestOptions(url: string, ctx: RequestContext): oauth.HttpRequestOptions<"GET" | "POST", URLSearchParams> {
+export function requestOptions(
+  url: string,
+  ctx: RequestContext,
+): oauth.HttpRequestOptions<"GET" | "POST", URLSearchParams> {
   const timeout = AbortSignal.timeout(ctx.timeoutMs ?? DEFAULT_IDP_TIMEOUT_MS);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
   const options: Record<string | symbol, unknown> = { signal };
@@ -59,18 +62,30 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
   if (signal?.aborted) return new OidcError(ErrorCode.ABORTED, `${what} was cancelled.`, { cause: error });
   if (error instanceof oauth.ResponseBodyError) {
     if (error.status >= 500) {
-      return new OidcError(ErrorCode.IDP_UNAVAILABLE, `${what} failed: the identity provider answered HTTP ${error.status}.`, { cause: error, details: { status: error.status } });
+      return new OidcError(
+        ErrorCode.IDP_UNAVAILABLE,
+        `${what} failed: the identity provider answered HTTP ${error.status}.`,
+        { cause: error, details: { status: error.status } },
+      );
     }
     const description = error.error_description ? ` (${error.error_description})` : "";
-    return new OidcError(ErrorCode.IDP_REJECTED, `${what} was rejected by the identity provider: ${error.error}${description}.`, {
-      cause: error,
-      details: { error: error.error, status: error.status },
-    });
+    return new OidcError(
+      ErrorCode.IDP_REJECTED,
+      `${what} was rejected by the identity provider: ${error.error}${description}.`,
+      {
+        cause: error,
+        details: { error: error.error, status: error.status },
+      },
+    );
   }
   if (error instanceof oauth.OperationProcessingError && error.cause instanceof Response) {
     const status = error.cause.status;
     if (status >= 500 || status === 429) {
-      return new OidcError(ErrorCode.IDP_UNAVAILABLE, `${what} failed: the identity provider answered HTTP ${status}.`, { cause: error, details: { status } });
+      return new OidcError(
+        ErrorCode.IDP_UNAVAILABLE,
+        `${what} failed: the identity provider answered HTTP ${status}.`,
+        { cause: error, details: { status } },
+      );
     }
   }
   if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError) {
@@ -78,8 +93,21 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
   }
   const name = (error as { name?: string })?.name;
   if (name === "TimeoutError" || name === "AbortError") {
-    return new OidcError(ErrorCode.IDP_UNAVAILABLE, `${what} failed: the identity provider did not answer in time.`, { cause: error });
+    return new OidcError(
+      ErrorCode.IDP_UNAVAILABLE,
+      `${what} failed: the identity provider did not answer in time.`,
+      { cause: error },
+    );
   }
-  const detail = error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error);
-  return new OidcError(ErrorCode.IDP_UNAVAILABLE, `${what} failed: the identity provider cannot be reached (${detail}).`, { cause: error });
+  const detail =
+    error instanceof Error
+      ? error.cause instanceof Error
+        ? error.cause.message
+        : error.message
+      : String(error);
+  return new OidcError(
+    ErrorCode.IDP_UNAVAILABLE,
+    `${what} failed: the identity provider cannot be reached (${detail}).`,
+    { cause: error },
+  );
 }

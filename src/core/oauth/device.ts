@@ -1,9 +1,17 @@
 import { setTimeout as delay } from "node:timers/promises";
 import * as oauth from "oauth4webapi";
-import { ErrorCode, OidcError, isOidcError } from "../errors.js";
+import { ErrorCode, isOidcError, OidcError } from "../errors.js";
 import { type Clock, systemClock, type TokenSet } from "../ports.js";
 import { registerSecret } from "../redact.js";
-import { type OidcSettings, type RequestContext, audienceParameters, clientAuth, clientFor, requestOptions, toIdpError } from "./client.js";
+import {
+  audienceParameters,
+  clientAuth,
+  clientFor,
+  type OidcSettings,
+  type RequestContext,
+  requestOptions,
+  toIdpError,
+} from "./client.js";
 import { discover, requireEndpoint } from "./discovery.js";
 import { toTokenSet } from "./tokens.js";
 
@@ -21,14 +29,23 @@ export const DEFAULT_INTERVAL_S = 5;
 export const SLOW_DOWN_STEP_S = 5;
 
 /** RFC 8628 §3.1–3.2: ask the issuer for a device code and a user code. */
-export async function startDeviceAuthorization(settings: OidcSettings, ctx: RequestContext & { clock?: Clock } = {}): Promise<DeviceAuthorization> {
+export async function startDeviceAuthorization(
+  settings: OidcSettings,
+  ctx: RequestContext & { clock?: Clock } = {},
+): Promise<DeviceAuthorization> {
   const as = await discover(settings, ctx);
   const endpoint = requireEndpoint(as, "device_authorization_endpoint");
   const client = clientFor(settings);
   const now = (ctx.clock ?? systemClock).now();
   try {
     const parameters = { scope: settings.scopes.join(" "), ...audienceParameters(settings) };
-    const response = await oauth.deviceAuthorizationRequest(as, client, clientAuth, parameters, requestOptions(endpoint, ctx));
+    const response = await oauth.deviceAuthorizationRequest(
+      as,
+      client,
+      clientAuth,
+      parameters,
+      requestOptions(endpoint, ctx),
+    );
     const answer = await oauth.processDeviceAuthorizationResponse(as, client, response);
     registerSecret(answer.device_code);
     registerSecret(answer.user_code);
@@ -37,7 +54,8 @@ export async function startDeviceAuthorization(settings: OidcSettings, ctx: Requ
       userCode: answer.user_code,
       verificationUri: answer.verification_uri,
       expiresAt: now + answer.expires_in * 1000,
-      intervalSeconds: typeof answer.interval === "number" && answer.interval > 0 ? answer.interval : DEFAULT_INTERVAL_S,
+      intervalSeconds:
+        typeof answer.interval === "number" && answer.interval > 0 ? answer.interval : DEFAULT_INTERVAL_S,
     };
     if (answer.verification_uri_complete) auth.verificationUriComplete = answer.verification_uri_complete;
     return auth;
@@ -61,7 +79,11 @@ const sleepFor = (ms: number, signal?: AbortSignal) => delay(ms, undefined, sign
  * `slow_down` adds 5 s to every later poll; network trouble keeps polling until the deadline.
  * Never polls again after success (a second poll would revoke the grant at some issuers).
  */
-export async function pollDeviceToken(settings: OidcSettings, auth: DeviceAuthorization, options: PollOptions = {}): Promise<TokenSet> {
+export async function pollDeviceToken(
+  settings: OidcSettings,
+  auth: DeviceAuthorization,
+  options: PollOptions = {},
+): Promise<TokenSet> {
   const clock = options.clock ?? systemClock;
   const sleep = options.sleep ?? sleepFor;
   const as = await discover(settings, options);
@@ -76,10 +98,18 @@ export async function pollDeviceToken(settings: OidcSettings, auth: DeviceAuthor
       throw new OidcError(ErrorCode.ABORTED, "The device login was cancelled.", { cause: error });
     }
     if (clock.now() >= auth.expiresAt) {
-      throw new OidcError(ErrorCode.DEVICE_CODE_EXPIRED, "The device login expired before it was approved.", { hint: "Start the login again and approve it within the time shown." });
+      throw new OidcError(ErrorCode.DEVICE_CODE_EXPIRED, "The device login expired before it was approved.", {
+        hint: "Start the login again and approve it within the time shown.",
+      });
     }
     try {
-      const response = await oauth.deviceCodeGrantRequest(as, client, clientAuth, auth.deviceCode, requestOptions(endpoint, options));
+      const response = await oauth.deviceCodeGrantRequest(
+        as,
+        client,
+        clientAuth,
+        auth.deviceCode,
+        requestOptions(endpoint, options),
+      );
       const tokens = await oauth.processDeviceCodeResponse(as, client, response);
       options.onPoll?.("success", interval);
       return toTokenSet(tokens, clock.now());
@@ -95,10 +125,16 @@ export async function pollDeviceToken(settings: OidcSettings, auth: DeviceAuthor
           continue;
         }
         if (error.error === "access_denied") {
-          throw new OidcError(ErrorCode.DEVICE_ACCESS_DENIED, "The device login was denied.", { hint: "Start the login again and choose to allow access." });
+          throw new OidcError(ErrorCode.DEVICE_ACCESS_DENIED, "The device login was denied.", {
+            hint: "Start the login again and choose to allow access.",
+          });
         }
         if (error.error === "expired_token") {
-          throw new OidcError(ErrorCode.DEVICE_CODE_EXPIRED, "The device login expired before it was approved.", { hint: "Start the login again and approve it within the time shown." });
+          throw new OidcError(
+            ErrorCode.DEVICE_CODE_EXPIRED,
+            "The device login expired before it was approved.",
+            { hint: "Start the login again and approve it within the time shown." },
+          );
         }
       }
       const mapped = toIdpError(error, "The device login", options.signal);
@@ -107,7 +143,10 @@ export async function pollDeviceToken(settings: OidcSettings, auth: DeviceAuthor
         options.onPoll?.("transient", interval);
         continue;
       }
-      throw new OidcError(ErrorCode.DEVICE_FLOW_FAILED, mapped.message, { cause: mapped, hint: "Start the login again; if it keeps failing, check the preset's issuer and client id." });
+      throw new OidcError(ErrorCode.DEVICE_FLOW_FAILED, mapped.message, {
+        cause: mapped,
+        hint: "Start the login again; if it keeps failing, check the preset's issuer and client id.",
+      });
     }
   }
 }

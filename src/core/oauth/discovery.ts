@@ -1,6 +1,6 @@
 import * as oauth from "oauth4webapi";
 import { ErrorCode, OidcError } from "../errors.js";
-import { type OidcSettings, type RequestContext, checkIssuer, requestOptions, toIdpError } from "./client.js";
+import { checkIssuer, type OidcSettings, type RequestContext, requestOptions, toIdpError } from "./client.js";
 
 const cache = new Map<string, { at: number; as: oauth.AuthorizationServer }>();
 const inflight = new Map<string, Promise<oauth.AuthorizationServer>>();
@@ -10,7 +10,10 @@ const CACHE_MS = 60 * 60 * 1000;
  * The issuer's metadata (OIDC discovery), cached in memory per process, with the preset's explicit
  * endpoints laid over it. Concurrent callers share one request.
  */
-export async function discover(settings: OidcSettings, ctx: RequestContext = {}): Promise<oauth.AuthorizationServer> {
+export async function discover(
+  settings: OidcSettings,
+  ctx: RequestContext = {},
+): Promise<oauth.AuthorizationServer> {
   const issuer = checkIssuer(settings);
   const hit = cache.get(issuer.href);
   let as: oauth.AuthorizationServer;
@@ -36,7 +39,10 @@ export async function discover(settings: OidcSettings, ctx: RequestContext = {})
 
 async function fetchMetadata(issuer: URL, ctx: RequestContext): Promise<oauth.AuthorizationServer> {
   try {
-    const options = { ...requestOptions(issuer.href, ctx), algorithm: "oidc" } as oauth.DiscoveryRequestOptions;
+    const options = {
+      ...requestOptions(issuer.href, ctx),
+      algorithm: "oidc",
+    } as oauth.DiscoveryRequestOptions;
     const as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, options));
     cache.set(issuer.href, { at: Date.now(), as });
     return as;
@@ -45,13 +51,20 @@ async function fetchMetadata(issuer: URL, ctx: RequestContext): Promise<oauth.Au
   }
 }
 
-export function requireEndpoint(as: oauth.AuthorizationServer, name: "device_authorization_endpoint" | "token_endpoint"): string {
+export function requireEndpoint(
+  as: oauth.AuthorizationServer,
+  name: "device_authorization_endpoint" | "token_endpoint",
+): string {
   const value = as[name];
   if (typeof value !== "string") {
     const field = name === "device_authorization_endpoint" ? "deviceAuthorization" : "token";
-    throw new OidcError(ErrorCode.DISCOVERY_FAILED, `The issuer ${as.issuer} does not publish a ${name.replace(/_/g, " ")}.`, {
-      hint: `Enable the device authorization grant for the client, or set oidc.endpoints.${field} in the preset.`,
-    });
+    throw new OidcError(
+      ErrorCode.DISCOVERY_FAILED,
+      `The issuer ${as.issuer} does not publish a ${name.replace(/_/g, " ")}.`,
+      {
+        hint: `Enable the device authorization grant for the client, or set oidc.endpoints.${field} in the preset.`,
+      },
+    );
   }
   return value;
 }

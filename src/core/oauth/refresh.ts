@@ -1,7 +1,15 @@
 import * as oauth from "oauth4webapi";
 import { ErrorCode, OidcError } from "../errors.js";
 import { type Clock, systemClock, type TokenSet } from "../ports.js";
-import { type OidcSettings, type RequestContext, audienceParameters, clientAuth, clientFor, requestOptions, toIdpError } from "./client.js";
+import {
+  audienceParameters,
+  clientAuth,
+  clientFor,
+  type OidcSettings,
+  type RequestContext,
+  requestOptions,
+  toIdpError,
+} from "./client.js";
 import { discover, requireEndpoint } from "./discovery.js";
 import { toTokenSet } from "./tokens.js";
 
@@ -9,24 +17,42 @@ import { toTokenSet } from "./tokens.js";
  * One refresh-token grant. `invalid_grant` becomes SESSION_ENDED (the login is over); network
  * trouble and 5xx become IDP_UNAVAILABLE (transient: the caller keeps the session and retries).
  */
-export async function refreshTokens(settings: OidcSettings, current: TokenSet, ctx: RequestContext & { clock?: Clock } = {}): Promise<TokenSet> {
+export async function refreshTokens(
+  settings: OidcSettings,
+  current: TokenSet,
+  ctx: RequestContext & { clock?: Clock } = {},
+): Promise<TokenSet> {
   if (!current.refreshToken) {
-    throw new OidcError(ErrorCode.SESSION_ENDED, "The login has expired and the identity provider gave no refresh token.", { hint: loginAgainHint() });
+    throw new OidcError(
+      ErrorCode.SESSION_ENDED,
+      "The login has expired and the identity provider gave no refresh token.",
+      { hint: loginAgainHint() },
+    );
   }
   const as = await discover(settings, ctx);
   const endpoint = requireEndpoint(as, "token_endpoint");
   const client = clientFor(settings);
   try {
     const options = { ...requestOptions(endpoint, ctx), additionalParameters: audienceParameters(settings) };
-    const response = await oauth.refreshTokenGrantRequest(as, client, clientAuth, current.refreshToken, options);
+    const response = await oauth.refreshTokenGrantRequest(
+      as,
+      client,
+      clientAuth,
+      current.refreshToken,
+      options,
+    );
     const answer = await oauth.processRefreshTokenResponse(as, client, response);
     return toTokenSet(answer, (ctx.clock ?? systemClock).now(), current);
   } catch (error) {
     if (error instanceof oauth.ResponseBodyError && error.error === "invalid_grant") {
-      throw new OidcError(ErrorCode.SESSION_ENDED, "The login has ended: the identity provider no longer accepts its refresh token.", {
-        hint: loginAgainHint(),
-        cause: error,
-      });
+      throw new OidcError(
+        ErrorCode.SESSION_ENDED,
+        "The login has ended: the identity provider no longer accepts its refresh token.",
+        {
+          hint: loginAgainHint(),
+          cause: error,
+        },
+      );
     }
     throw toIdpError(error, "Refreshing the access token", ctx.signal);
   }

@@ -1,6 +1,13 @@
 import * as oauth from "oauth4webapi";
 import type { TokenSet } from "../ports.js";
-import { type OidcSettings, type RequestContext, clientAuth, clientFor, requestOptions, toIdpError } from "./client.js";
+import {
+  clientAuth,
+  clientFor,
+  type OidcSettings,
+  type RequestContext,
+  requestOptions,
+  toIdpError,
+} from "./client.js";
 import { discover } from "./discovery.js";
 
 export interface RevokeResult {
@@ -10,7 +17,11 @@ export interface RevokeResult {
 }
 
 /** RFC 7009: revoke the login at the issuer, where it has a revocation endpoint. */
-export async function revokeTokens(settings: OidcSettings, tokens: TokenSet, ctx: RequestContext = {}): Promise<RevokeResult> {
+export async function revokeTokens(
+  settings: OidcSettings,
+  tokens: TokenSet,
+  ctx: RequestContext = {},
+): Promise<RevokeResult> {
   let as: oauth.AuthorizationServer;
   try {
     as = await discover(settings, ctx);
@@ -24,7 +35,13 @@ export async function revokeTokens(settings: OidcSettings, tokens: TokenSet, ctx
   // revoked at all and expire on their own, so the access token is revoked only when it is all we have.
   const token = tokens.refreshToken ?? tokens.accessToken;
   try {
-    const response = await oauth.revocationRequest(as, client, clientAuth, token, requestOptions(endpoint, ctx));
+    const response = await oauth.revocationRequest(
+      as,
+      client,
+      clientAuth,
+      token,
+      requestOptions(endpoint, ctx),
+    );
     await oauth.processRevocationResponse(response);
     return { revoked: true };
   } catch (error) {

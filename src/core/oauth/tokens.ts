@@ -1,6 +1,6 @@
 import type * as oauth from "oauth4webapi";
-import { registerSecret } from "../redact.js";
 import type { TokenSet } from "../ports.js";
+import { registerSecret } from "../redact.js";
 
 /** Claims of a JWT without verifying it (for display and expiry only; the gateway verifies). */
 export function decodeJwtClaims(token: string | undefined): Record<string, unknown> | undefined {
@@ -17,12 +17,21 @@ export function decodeJwtClaims(token: string | undefined): Record<string, unkno
 const DEFAULT_LIFETIME_S = 3600;
 
 /** A token endpoint answer as a TokenSet. A missing refresh token keeps the previous one (no rotation). */
-export function toTokenSet(response: oauth.TokenEndpointResponse, now: number, previous?: TokenSet): TokenSet {
+export function toTokenSet(
+  response: oauth.TokenEndpointResponse,
+  now: number,
+  previous?: TokenSet,
+): TokenSet {
   registerSecret(response.access_token);
   registerSecret(response.refresh_token);
   registerSecret(response.id_token);
   const exp = decodeJwtClaims(response.access_token)?.exp;
-  const lifetime = typeof response.expires_in === "number" ? response.expires_in * 1000 : typeof exp === "number" ? exp * 1000 - now : DEFAULT_LIFETIME_S * 1000;
+  const lifetime =
+    typeof response.expires_in === "number"
+      ? response.expires_in * 1000
+      : typeof exp === "number"
+        ? exp * 1000 - now
+        : DEFAULT_LIFETIME_S * 1000;
   const set: TokenSet = {
     accessToken: response.access_token,
     tokenType: response.token_type ?? "bearer",
