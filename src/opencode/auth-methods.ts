@@ -59,47 +59,13 @@ export function deviceMethod(rt: PresetRuntime, label: string, forOtherProvider:
   };
 }
 
-/** "Manual API Key": checked against the preset's pattern, kept in the token store for discovery and the CLI. */
-export function apiKeyMethod(rt: PresetRuntime, label: string, forOtherProvider: boolean): Method {
-  const { header, pattern } = rt.preset.auth.apiKey;
-  return {
-    type: "api",
-    label,
-    prompts: [
-      {
-        type: "text",
-        key: "apiKey",
-        message: `API key for ${rt.preset.name} (sent as ${header})`,
-        placeholder: pattern.startsWith("^")
-          ? `${pattern.slice(1).replace(/[\\^$.*+?()[\]{}|]/g, "")}...`
-          : undefined,
-        validate: (value: string) => {
-          try {
-            rt.checkApiKey(value);
-            return undefined;
-          } catch (error) {
-            return describeError(error).split("\n")[0];
-          }
-        },
-      },
-    ],
-    async authorize(inputs?: Record<string, string>) {
-      const key = (inputs?.apiKey ?? "").trim();
-      try {
-        rt.checkApiKey(key);
-        await rt.store.setApiKey(rt.preset.id, key);
-        rt.logger.log("info", "API key stored");
-        return {
-          type: "success" as const,
-          key,
-          ...(forOtherProvider && { provider: rt.preset.provider.id }),
-        };
-      } catch (error) {
-        rt.logger.log("error", "API key rejected", { error: describeError(error) });
-        return { type: "failed" as const };
-      }
-    },
-  };
+/**
+ * "Manual API Key": OpenCode asks for the key with its own masked prompt and stores it in auth.json.
+ * (OpenCode does not pass that key to `authorize`, and a plugin prompt would echo it on screen, so
+ * the preset's pattern is checked where the key is used: every request, with a clear error.)
+ */
+export function apiKeyMethod(label: string): Method {
+  return { type: "api", label };
 }
 
 export function methodsFor(runtimes: PresetRuntime[]): Method[] {
@@ -109,8 +75,9 @@ export function methodsFor(runtimes: PresetRuntime[]): Method[] {
     const prefix = other ? `${rt.preset.name}: ` : "";
     if (rt.preset.auth.deviceFlow.enabled)
       methods.push(deviceMethod(rt, prefix + rt.preset.auth.deviceFlow.label, other));
-    if (rt.preset.auth.apiKey.enabled)
-      methods.push(apiKeyMethod(rt, prefix + rt.preset.auth.apiKey.label, other));
+    // OpenCode stores a key typed for an `api` method under the hook's own provider only; other
+    // presets take an API key with `opencode-oidc login --api-key --preset ID`.
+    if (rt.preset.auth.apiKey.enabled && !other) methods.push(apiKeyMethod(rt.preset.auth.apiKey.label));
   });
   return methods;
 }

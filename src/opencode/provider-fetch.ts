@@ -13,8 +13,14 @@ export function providerFetch(rt: PresetRuntime, kind: AuthKind, apiKey?: string
   const header = rt.preset.auth.apiKey.header;
   let useKey: Promise<Credential | undefined> | undefined;
   const keyCredential = (): Promise<Credential | undefined> => {
-    if (apiKey) return Promise.resolve({ kind: "api-key", header, key: apiKey });
-    useKey ??= rt.apiKeyCredential();
+    useKey ??= (async () => {
+      const credential: Credential | undefined = apiKey
+        ? { kind: "api-key", header, key: apiKey }
+        : await rt.apiKeyCredential();
+      // The key's format is checked here: OpenCode's own prompt took it without asking the plugin.
+      if (credential?.kind === "api-key") rt.checkApiKey(credential.key);
+      return credential;
+    })();
     return useKey;
   };
   const credential = async (): Promise<Credential> => {

@@ -9,6 +9,7 @@ import { globalConfigDir } from "../presets/config-files.js";
 import { missingFieldsError } from "../presets/missing.js";
 import type { Preset, ResolvedPreset } from "../presets/types.js";
 import { fileLogger } from "../store/log-file.js";
+import { readOpencodeApiKey } from "../store/opencode-auth.js";
 import { type StorePaths, storePaths } from "../store/paths.js";
 import { FileTokenStore, type LockPolicy } from "../store/token-store.js";
 
@@ -94,9 +95,14 @@ export class PresetRuntime {
     return (await this.store.read(this.sessionKey)) !== undefined;
   }
 
+  /** The API key stored by the CLI, else the one OpenCode stored for this provider. */
   async apiKeyCredential(): Promise<Credential | undefined> {
-    const key = await this.store.getApiKey(this.preset.id);
-    return key ? { kind: "api-key", header: this.preset.auth.apiKey.header, key } : undefined;
+    const key =
+      (await this.store.getApiKey(this.preset.id)) ??
+      (await readOpencodeApiKey(this.paths.opencodeAuthFile, this.preset.provider.id, this.options.env));
+    if (!key) return undefined;
+    registerSecret(key);
+    return { kind: "api-key", header: this.preset.auth.apiKey.header, key };
   }
 
   /** The credential to use: the device login if there is one, else a stored API key. */

@@ -178,7 +178,8 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     ],
     jwks: { keys: [key.privateJwk] },
     adapter: slowDownAdapter(
-      createMemoryAdapter(),
+      // 15 s = oidc-provider's default clockTolerance: an expired device code answers expired_token that long.
+      createMemoryAdapter(15),
       () => deviceInterval * 1000,
       () => opts.enforceSlowDown === true && route.getStore() === "token",
     ),

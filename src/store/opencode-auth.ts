@@ -45,3 +45,23 @@ export async function unregisterFromOpencode(
   await writePrivateFile(file, `${JSON.stringify(data, null, 2)}\n`);
   return true;
 }
+
+/** The API key OpenCode stored for a provider (from OPENCODE_AUTH_CONTENT or auth.json), if any. */
+export async function readOpencodeApiKey(
+  file: string,
+  providerId: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
+  let data: Record<string, unknown> | undefined;
+  if (env.OPENCODE_AUTH_CONTENT) {
+    try {
+      data = JSON.parse(env.OPENCODE_AUTH_CONTENT);
+    } catch {
+      data = undefined;
+    }
+  } else {
+    data = await readAuth(file);
+  }
+  const entry = data?.[providerId] as { type?: string; key?: string } | undefined;
+  return entry?.type === "api" && typeof entry.key === "string" ? entry.key : undefined;
+}
