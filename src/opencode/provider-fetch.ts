@@ -1,5 +1,5 @@
 import { authorizedFetch, type Credential } from "../core/authorized-fetch.js";
-import { describeError } from "../core/errors.js";
+import { describeError, ErrorCode, isOidcError, OidcError } from "../core/errors.js";
 import type { FetchLike } from "../core/ports.js";
 import type { PresetRuntime } from "../runtime/preset-runtime.js";
 
@@ -37,7 +37,7 @@ export function providerFetch(rt: PresetRuntime, kind: AuthKind, apiKey?: string
       `Not logged in to ${rt.preset.name}: run \`opencode auth login\` and choose ${rt.preset.provider.name}, or \`opencode-oidc login --preset ${rt.preset.id}\`.`,
     );
   };
-  return authorizedFetch({
+  const send = authorizedFetch({
     credential,
     authHeaders: [header],
     fetch: rt.fetch,
@@ -51,4 +51,17 @@ export function providerFetch(rt: PresetRuntime, kind: AuthKind, apiKey?: string
       }
     },
   });
+  // OpenCode shows a thrown fetch error only as "Unexpected server error"; an HTTP answer with an
+  // OpenAI-style error body reaches the user with its message (how to log in again, etc.).
+  return async (input, init) => {
+    try {
+      return await send(input, init);
+    } catch (error) {
+      if (!isOidcError(error)) throw error;
+      rt.logger.log("warn", "request not sent", { code: error.code, error: error.message });
+      const status = error.code === ErrorCode.IDP_UNAVAILABLE ? 503 : 401;
+      const body = { error: { message: error.describe(), type: "authentication_error", code: error.code } };
+      return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+    }
+  };
 }

@@ -59,6 +59,7 @@ export async function listModels(rt: PresetRuntime, options: ListModelsOptions =
     return { models: shape(models), source: "gateway", fetchedAt: now };
   } catch (error) {
     const problem = describeError(error).split("\n")[0];
+    rt.logger.log("warn", `model discovery failed: ${problem}`, { cached: cached !== undefined });
     if (cached)
       return { models: shape(cached.models), source: "cache", fetchedAt: cached.fetchedAt, problem };
     if (discovery.static.length > 0) return { models: shape(discovery.static), source: "static", problem };

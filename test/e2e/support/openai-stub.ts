@@ -69,7 +69,11 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
 export async function startOpenAIStub(opts: OpenAIStubOptions = {}): Promise<OpenAIStub> {
   const models = opts.models ?? ["m1"];
   const requests: RecordedRequest[] = [];
-  const waiters = new Set<{ n: number; filter: (r: RecordedRequest) => boolean; resolve: (r: RecordedRequest[]) => void }>();
+  const waiters = new Set<{
+    n: number;
+    filter: (r: RecordedRequest) => boolean;
+    resolve: (r: RecordedRequest[]) => void;
+  }>();
   const notify = () => {
     for (const w of waiters) {
       const hits = requests.filter(w.filter);
@@ -101,7 +105,11 @@ export async function startOpenAIStub(opts: OpenAIStubOptions = {}): Promise<Ope
       const denied = opts.authorize?.(rec);
       if (denied !== undefined) {
         sendJson(res, denied, {
-          error: { message: `stub rejected request (${denied})`, type: "invalid_request_error", code: denied },
+          error: {
+            message: `stub rejected request (${denied})`,
+            type: "invalid_request_error",
+            code: denied,
+          },
         });
         return;
       }

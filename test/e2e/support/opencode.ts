@@ -169,7 +169,10 @@ export async function makeHome(opts: MakeHomeOptions = {}): Promise<OpencodeHome
 /** Writes `opencode.json` in the global config folder. */
 export async function writeConfig(home: OpencodeHome, config: object): Promise<string> {
   const file = join(home.configDir, "opencode.json");
-  await writeFile(file, `${JSON.stringify({ $schema: "https://opencode.ai/config.json", ...config }, null, 2)}\n`);
+  await writeFile(
+    file,
+    `${JSON.stringify({ $schema: "https://opencode.ai/config.json", ...config }, null, 2)}\n`,
+  );
   return file;
 }
 
@@ -242,14 +245,21 @@ export interface OpencodeProcess {
    * Resolves with the first match of `re` on the chosen stream (default: either), looking at the
    * output seen so far and then at new output. Rejects if the process exits first or on timeout.
    */
-  waitFor(re: RegExp, opts?: { stream?: "stdout" | "stderr" | "any"; timeoutMs?: number }): Promise<RegExpMatchArray>;
+  waitFor(
+    re: RegExp,
+    opts?: { stream?: "stdout" | "stderr" | "any"; timeoutMs?: number },
+  ): Promise<RegExpMatchArray>;
   /** Writes to stdin (stdin stays open until endInput()). */
   write(data: string | Buffer): void;
   endInput(): void;
   /** Resolves when the process has exited (after its overall timeout it is killed). */
   exited: Promise<RunResult>;
-  /** Sends a signal to the whole process group (default SIGTERM). */
-  kill(signal?: NodeJS.Signals): void;
+  /**
+   * Sends `signal` (default SIGTERM) to the whole process group and, if the process has not exited
+   * after `graceMs` (default 2000; 0 = never), SIGKILL. Needed because OpenCode 1.18.33 prints
+   * "Canceled" on SIGTERM/SIGINT during `auth login` but keeps running while `callback()` is pending.
+   */
+  kill(signal?: NodeJS.Signals, graceMs?: number): void;
 }
 
 export interface StartOptions extends Omit<RunOptions, "input"> {
@@ -330,7 +340,14 @@ export function startOpencode(args: string[], opts: StartOptions): OpencodeProce
         }
       }
       check();
-      const result: RunResult = { code, signal, stdout, stderr, ms: Math.round(performance.now() - started), timedOut };
+      const result: RunResult = {
+        code,
+        signal,
+        stdout,
+        stderr,
+        ms: Math.round(performance.now() - started),
+        timedOut,
+      };
       for (const w of waiters) {
         if (w.timer) clearTimeout(w.timer);
         w.reject(
@@ -386,10 +403,24 @@ export function startOpencode(args: string[], opts: StartOptions): OpencodeProce
       child.stdin?.end();
     },
     exited,
-    kill(signal = "SIGTERM") {
+    kill(signal = "SIGTERM", graceMs = 2000) {
       killGroup(child, signal);
+      if (signal !== "SIGKILL" && graceMs > 0) {
+        const t = setTimeout(() => killGroup(child, "SIGKILL"), graceMs);
+        t.unref();
+        child.once("close", () => clearTimeout(t));
+      }
     },
   };
+}
+
+/**
+ * Removes ANSI escape sequences. OpenCode's CLI (clack prompts) emits colours and cursor codes even
+ * with NO_COLOR=1, TERM=dumb and no TTY; stderr of every command starts with "\x1b[0m\n".
+ */
+export function stripAnsi(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching escape sequences is the point
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
 }
 
 /** Runs an OpenCode command to completion. Never rejects on a non-zero exit; check `code`. */
