@@ -1,10 +1,19 @@
 #!/usr/bin/env node
+import { execFileSync } from "node:child_process";
 // Dev mode (as in the released plugin): run this checkout inside your everyday OpenCode.
 //   npm run dev        back up opencode.json, take the npm plugin out of `plugin`, deploy a one-file bundle
 //   npm run build:dev  rebuild and redeploy the bundle
 //   npm run dev:stop   remove the bundle, put the plugin entry (with its version pin) back from the newest backup
 // The OpenCode config folder is $XDG_CONFIG_HOME/opencode (default ~/.config/opencode).
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -31,6 +40,8 @@ function backups() {
 }
 
 async function bundle() {
+  // The preset validators are generated from schemas/ (src/presets/generated is not in git).
+  execFileSync(process.execPath, [join(root, "scripts/build-validators.mjs")], { stdio: "inherit" });
   mkdirSync(dirname(bundleFile), { recursive: true });
   await build({
     entryPoints: [join(root, "src/index.ts")],
@@ -40,7 +51,9 @@ async function bundle() {
     format: "esm",
     target: "node20",
     // Bundled CommonJS dependencies call require(); give them one in ESM (Node and Bun both have createRequire).
-    banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    banner: {
+      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
+    },
     // cosmiconfig loads TypeScript only for .ts config files, which this plugin does not search for.
     external: ["typescript"],
     logLevel: "warning",
@@ -69,13 +82,26 @@ async function start() {
 function stop() {
   rmSync(bundleFile, { force: true });
   say(`Removed ${bundleFile}`);
-  const newest = backups().at(-1);
+  // The newest backup that still has the entry (a second `npm run dev` backs up a config without it).
+  const newest =
+    backups()
+      .reverse()
+      .find((file) => {
+        try {
+          return (JSON.parse(readFileSync(file, "utf8")).plugin ?? []).some(isOurs);
+        } catch {
+          return false;
+        }
+      }) ?? backups().at(-1);
   if (!newest) return say("No backup found; opencode.json left as it is.");
   const saved = readFileSync(newest, "utf8");
   const before = JSON.parse(saved);
   const entries = Array.isArray(before.plugin) ? before.plugin.filter(isOurs) : [];
   const current = existsSync(configFile) ? JSON.parse(readFileSync(configFile, "utf8")) : {};
-  const withoutOurs = { ...before, ...(Array.isArray(before.plugin) && { plugin: before.plugin.filter((e) => !isOurs(e)) }) };
+  const withoutOurs = {
+    ...before,
+    ...(Array.isArray(before.plugin) && { plugin: before.plugin.filter((e) => !isOurs(e)) }),
+  };
   if (JSON.stringify(current) === JSON.stringify(withoutOurs)) {
     // Nothing else changed during dev mode: restore the file exactly as it was.
     writeFileSync(configFile, saved);

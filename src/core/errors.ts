@@ -6,7 +6,6 @@ export const ErrorCode = {
   PRESET_INVALID: "PRESET_INVALID",
   PRESET_NOT_FOUND: "PRESET_NOT_FOUND",
   PRESET_INCOMPLETE: "PRESET_INCOMPLETE",
-  CONFIG_UNREADABLE: "CONFIG_UNREADABLE",
   INSECURE_URL: "INSECURE_URL",
   DISCOVERY_FAILED: "DISCOVERY_FAILED",
   DEVICE_ACCESS_DENIED: "DEVICE_ACCESS_DENIED",
@@ -14,6 +13,7 @@ export const ErrorCode = {
   DEVICE_FLOW_FAILED: "DEVICE_FLOW_FAILED",
   NOT_LOGGED_IN: "NOT_LOGGED_IN",
   SESSION_ENDED: "SESSION_ENDED",
+  SESSION_ELSEWHERE: "SESSION_ELSEWHERE",
   IDP_UNAVAILABLE: "IDP_UNAVAILABLE",
   IDP_REJECTED: "IDP_REJECTED",
   GATEWAY_UNAVAILABLE: "GATEWAY_UNAVAILABLE",
@@ -64,13 +64,6 @@ export function isOidcError(value: unknown, code: ErrorCode): boolean;
 export function isOidcError(value: unknown, code?: ErrorCode): boolean {
   if (typeof value !== "object" || value === null || !(BRAND in value)) return false;
   return code === undefined || (value as unknown as OidcError).code === code;
-}
-
-/** Errors worth retrying: the network, timeouts, and 5xx answers. */
-export function isTransient(error: unknown): boolean {
-  if (isOidcError(error))
-    return error.code === ErrorCode.IDP_UNAVAILABLE || error.code === ErrorCode.GATEWAY_UNAVAILABLE;
-  return false;
 }
 
 export function describeError(error: unknown): string {

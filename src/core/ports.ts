@@ -22,6 +22,8 @@ export interface TokenSet {
   scope?: string;
   expiresAt: number;
   obtainedAt: number;
+  /** Where these tokens may be sent (set by the host at login, e.g. the gateway and token endpoint). */
+  binding?: string;
 }
 
 export interface SessionKey {

@@ -42,6 +42,13 @@ export interface SessionOptions {
   retry?: Partial<RetryPolicy>;
   idpTimeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /**
+   * Where this configuration sends tokens. A stored login made for another binding is not used
+   * (SESSION_ELSEWHERE): a changed configuration must not carry an existing login to a new host.
+   */
+  binding?: string;
+  /** Shown in the SESSION_ELSEWHERE message instead of the raw binding. */
+  describeBinding?: (binding: string | undefined) => string;
 }
 
 export interface AccessTokenOptions {
@@ -98,8 +105,12 @@ export class Session {
 
   /** Stores the tokens of a new login. */
   async save(tokens: TokenSet): Promise<void> {
-    await this.options.storage.transact(this.key, async () => ({ next: tokens, result: undefined }));
-    this.memory = tokens;
+    const bound: TokenSet = {
+      ...tokens,
+      ...(this.options.binding !== undefined && { binding: this.options.binding }),
+    };
+    await this.options.storage.transact(this.key, async () => ({ next: bound, result: undefined }));
+    this.memory = bound;
     this.retryAfter = 0;
   }
 
@@ -122,6 +133,18 @@ export class Session {
     return tokens.expiresAt - skew > this.clock.now();
   }
 
+  private checkBinding(tokens: TokenSet): void {
+    const wanted = this.options.binding;
+    // Logins stored before bindings existed carry none and are accepted.
+    if (wanted === undefined || tokens.binding === undefined || tokens.binding === wanted) return;
+    const describe = this.options.describeBinding ?? ((b: string | undefined) => String(b));
+    throw new OidcError(
+      ErrorCode.SESSION_ELSEWHERE,
+      `The stored login was made for ${describe(tokens.binding)}, but this configuration would send its tokens to ${describe(wanted)}.`,
+      { hint: `If that is intended, log in again with this configuration. ${loginAgainHint()}` },
+    );
+  }
+
   private isUnexpired(tokens: TokenSet): boolean {
     return tokens.expiresAt > this.clock.now() + 5000;
   }
@@ -130,6 +153,7 @@ export class Session {
     // Without the lock first: another process may already have stored a fresh token.
     if (!options.rejected) {
       const stored = await this.options.storage.read(this.key);
+      if (stored) this.checkBinding(stored);
       if (stored && this.isFresh(stored)) return this.remember(stored);
       if (stored && this.isUnexpired(stored) && this.clock.now() < this.retryAfter)
         return this.remember(stored);
@@ -141,6 +165,9 @@ export class Session {
       }
       registerSecret(current.accessToken);
       registerSecret(current.refreshToken);
+      this.checkBinding(current);
+      // Without a refresh token a login lasts as long as its access token, and not a moment less.
+      if (!current.refreshToken && this.isUnexpired(current)) return { result: current };
       const replaced = options.rejected !== undefined && current.accessToken !== options.rejected;
       if (this.isFresh(current) && (options.rejected === undefined || replaced)) return { result: current };
       try {

@@ -11,17 +11,17 @@ export type AuthKind = "oauth" | "api" | "auto";
  */
 export function providerFetch(rt: PresetRuntime, kind: AuthKind, apiKey?: string): FetchLike {
   const header = rt.preset.auth.apiKey.header;
-  let useKey: Promise<Credential | undefined> | undefined;
-  const keyCredential = (): Promise<Credential | undefined> => {
-    useKey ??= (async () => {
-      const credential: Credential | undefined = apiKey
-        ? { kind: "api-key", header, key: apiKey }
-        : await rt.apiKeyCredential();
-      // The key's format is checked here: OpenCode's own prompt took it without asking the plugin.
-      if (credential?.kind === "api-key") rt.checkApiKey(credential.key);
-      return credential;
-    })();
-    return useKey;
+  let known: Credential | undefined;
+  const keyCredential = async (): Promise<Credential | undefined> => {
+    if (known) return known;
+    const found: Credential | undefined = apiKey
+      ? { kind: "api-key", header, key: apiKey }
+      : await rt.apiKeyCredential();
+    if (found?.kind !== "api-key") return undefined;
+    // The key's format is checked here: OpenCode's own prompt took it without asking the plugin.
+    rt.checkApiKey(found.key);
+    known = found;
+    return found;
   };
   const credential = async (): Promise<Credential> => {
     if (kind === "api") {
@@ -33,9 +33,9 @@ export function providerFetch(rt: PresetRuntime, kind: AuthKind, apiKey?: string
     }
     const key = await keyCredential();
     if (key) return key;
-    throw new Error(
-      `Not logged in to ${rt.preset.name}: run \`opencode auth login\` and choose ${rt.preset.provider.name}, or \`opencode-oidc login --preset ${rt.preset.id}\`.`,
-    );
+    throw new OidcError(ErrorCode.NOT_LOGGED_IN, `Not logged in to ${rt.preset.name}.`, {
+      hint: `Run \`opencode auth login\` and choose ${rt.preset.provider.name}, or \`opencode-oidc login --preset ${rt.preset.id}\`.`,
+    });
   };
   const send = authorizedFetch({
     credential,

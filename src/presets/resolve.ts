@@ -64,14 +64,17 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
   for (const layer of layers) {
     const layerIssues = checkConfigDocument(layer.document, layer.source);
     const doc = layer.document as ConfigDocument;
-    (doc.presets ?? []).forEach((preset, index) => {
-      if (preset.extends !== undefined && !drafts.has(preset.extends)) {
+    // `extends` may name a preset from a lower layer or one defined earlier in the same document.
+    const known = new Set(drafts.keys());
+    (Array.isArray(doc?.presets) ? doc.presets : []).forEach((preset, index) => {
+      if (preset?.extends !== undefined && !known.has(preset.extends)) {
         layerIssues.push({
           source: layer.source,
           pointer: `/presets/${index}/extends`,
-          message: `unknown preset "${preset.extends}"; known presets: ${[...drafts.keys()].join(", ")}`,
+          message: `unknown preset "${preset.extends}"; known presets: ${[...known].join(", ")}`,
         });
       }
+      if (typeof preset?.id === "string") known.add(preset.id);
     });
     if (layerIssues.length > 0) {
       issues.push(...layerIssues);
@@ -129,7 +132,18 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
     providerIds.set(preset.provider.id, id);
     presets.set(id, { preset, origins: draft.origins, missing: missingFields(preset) });
   }
-  return { presets, defaultId, issues, layers: layers.map((l) => l.source) };
+  return { presets, defaultId, issues: dedupe(issues), layers: layers.map((l) => l.source) };
+}
+
+/** Presets that inherit one env map report a bad variable once, not once per preset. */
+function dedupe(issues: Issue[]): Issue[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = `${issue.source}\u0000${issue.pointer}\u0000${issue.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function applyLayerPreset(

@@ -8,7 +8,7 @@ type Validator = typeof validatePreset;
 function describeSchemaError(error: SchemaError): { pointer: string; message: string } {
   const { keyword, params, instancePath } = error;
   const field = error.parentSchema?.description as string | undefined;
-  const about = field ? ` (${field.split(". ")[0]?.replace(/\.$/, "")})` : "";
+  const about = field ? ` (${firstSentence(field)})` : "";
   switch (keyword) {
     case "additionalProperties": {
       const allowed = Object.keys(error.parentSchema?.properties ?? {}).filter((k) => k !== "$schema");
@@ -38,6 +38,16 @@ function describeSchemaError(error: SchemaError): { pointer: string; message: st
       return { pointer: instancePath, message: `invalid key "${params.propertyName}"` };
     default:
       return { pointer: instancePath, message: `${error.message ?? keyword}${about}` };
+  }
+}
+
+/** The first sentence of a description, never cut inside a `code span`. */
+function firstSentence(text: string): string {
+  let end = 0;
+  for (;;) {
+    end = text.indexOf(". ", end + 1);
+    if (end < 0) return text.replace(/\.$/, "");
+    if ((text.slice(0, end).match(/`/g) ?? []).length % 2 === 0) return text.slice(0, end);
   }
 }
 

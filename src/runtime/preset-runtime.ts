@@ -75,6 +75,11 @@ export class PresetRuntime {
     return { preset: this.preset.id, issuer: oidc.issuer, clientId: oidc.clientId };
   }
 
+  /** Tokens of a login go only to the gateway and endpoints they were obtained for. */
+  get binding(): string {
+    return `${this.preset.provider.baseURL}\n${JSON.stringify(this.preset.oidc.endpoints)}`;
+  }
+
   session(): Session {
     this.sessionInstance ??= new Session({
       key: this.sessionKey,
@@ -85,6 +90,11 @@ export class PresetRuntime {
       fetch: this.options.fetch,
       logger: this.logger,
       retry: this.options.retry,
+      binding: this.binding,
+      describeBinding: (binding) => {
+        const [gateway, endpoints] = (binding ?? "").split("\n");
+        return `the gateway ${gateway}${endpoints && endpoints !== "{}" ? ` and the endpoints ${endpoints}` : ""}`;
+      },
     });
     return this.sessionInstance;
   }

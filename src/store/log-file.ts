@@ -26,6 +26,8 @@ export function fileLogger(options: FileLoggerOptions): Logger {
         if (!ready) {
           mkdirSync(dirname(options.file), { recursive: true, mode: 0o700 });
           chmodSync(dirname(options.file), 0o700);
+          appendFileSync(options.file, "", { mode: 0o600 });
+          chmodSync(options.file, 0o600);
           ready = true;
         }
         if (size < 0) size = fileSize(options.file);

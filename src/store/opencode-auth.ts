@@ -39,8 +39,8 @@ export async function unregisterFromOpencode(
   marker: string,
 ): Promise<boolean> {
   const data = await readAuth(file);
-  const entry = data?.[providerId] as { access?: string } | undefined;
-  if (!data || !entry || entry.access !== marker) return false;
+  const entry = data?.[providerId] as { access?: string; key?: string } | undefined;
+  if (!data || !entry || (entry.access !== marker && entry.key !== marker)) return false;
   delete data[providerId];
   await writePrivateFile(file, `${JSON.stringify(data, null, 2)}\n`);
   return true;

@@ -71,6 +71,9 @@ export class FileTokenStore implements TokenStorage {
 
   async read(key: SessionKey): Promise<TokenSet | undefined> {
     const parsed = await this.parse();
+    // Moving a corrupt file aside happens under the lock, at the next write; say so now.
+    if (parsed.ok === false)
+      this.logger.log("warn", `The token store ${this.file} is ${parsed.reason}; treating it as logged out.`);
     if (parsed.ok !== true) return undefined;
     return toTokenSet(parsed.data.sessions[sessionId(key)]);
   }
@@ -158,6 +161,9 @@ export class FileTokenStore implements TokenStorage {
           stale: this.lock.staleMs,
           update: Math.max(1000, Math.floor(this.lock.staleMs / 3)),
           retries: { retries: 20, factor: 1.3, minTimeout: 5, maxTimeout: 100, randomize: true },
+          // proper-lockfile throws from a timer by default, which would crash OpenCode: log instead.
+          onCompromised: (error) =>
+            this.logger.log("warn", `The lock ${this.lockFile} was taken over while held: ${error.message}`),
         });
       } catch (error) {
         if ((error as { code?: string }).code !== "ELOCKED") {

@@ -21,10 +21,10 @@ const cli = (home: OpencodeHome, args: string[], env: Record<string, string> = {
   execFileAsync("node", [CLI, ...args], { cwd: home.projectDir, env: { ...home.env, ...env } });
 
 /** `opencode-oidc login --no-browser`, approved at the URL it prints on stderr. */
-async function cliLogin(home: OpencodeHome, args: string[] = []) {
+async function cliLogin(home: OpencodeHome, args: string[] = [], env: Record<string, string> = {}) {
   const child = spawn("node", [CLI, "login", "--no-browser", ...args], {
     cwd: home.projectDir,
-    env: home.env,
+    env: { ...home.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -195,13 +195,13 @@ describe("the plugin in the real OpenCode binary", () => {
 describe("startup never waits long for an unreachable gateway", () => {
   it("stale cache, gateway down: models come from the last good list", async () => {
     const h = await home();
-    expect((await cliLogin(h)).code).toBe(0);
     const own = await startGateway({
       issuer: box.idp.issuer,
       audiences: [box.idp.audience],
       jwksUri: box.idp.jwksUri,
     });
     const env = { HAIILO_AI_BASE_URL: own.url };
+    expect((await cliLogin(h, [], env)).code).toBe(0);
     const warm = await runOpencode(["models", "haiiloAi"], { home: h, env });
     expect(stripAnsi(warm.stdout)).toContain("haiiloAi/gpt-4o-mini");
     await own.close();
@@ -221,8 +221,8 @@ describe("startup never waits long for an unreachable gateway", () => {
 
   it("cold cache, gateway accepting connections but never answering: the command ends after the discovery timeout", async () => {
     const h = await home();
-    expect((await cliLogin(h)).code).toBe(0);
     const hole = await startBlackHole();
+    expect((await cliLogin(h, [], { HAIILO_AI_BASE_URL: hole.url })).code).toBe(0);
     try {
       const listed = await runOpencode(["models", "haiiloAi"], {
         home: h,

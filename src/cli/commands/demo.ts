@@ -31,8 +31,12 @@ export const demo: Command = {
     const gatewayLog: string[] = [];
     const box = await startSandbox({ log: (line) => line.includes("/v1/") && gatewayLog.push(line) });
     try {
+      // The user's own OKTA_* / HAIILO_* settings must not bend the demo.
+      const inherited = Object.fromEntries(
+        Object.entries(ctx.env).filter(([k]) => !/^(OKTA_|HAIILO_|OPENCODE_OIDC_)/.test(k)),
+      );
       const env: NodeJS.ProcessEnv = {
-        ...ctx.env,
+        ...inherited,
         ...box.env,
         HOME: home,
         XDG_CONFIG_HOME: join(home, ".config"),

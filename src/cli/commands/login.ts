@@ -25,13 +25,25 @@ export const login: Command = {
   },
   async run(ctx) {
     const rt = await presetRuntime(ctx);
+    const { deviceFlow, apiKey } = rt.preset.auth;
+    if (ctx.values["api-key"] ? !apiKey.enabled : !deviceFlow.enabled) {
+      throw new OidcError(
+        ErrorCode.USAGE,
+        `Preset "${rt.preset.id}" does not offer ${ctx.values["api-key"] ? "API keys" : "the device login"}.`,
+        {
+          hint: ctx.values["api-key"]
+            ? "Log in without --api-key."
+            : "Use --api-key (reads the key from stdin).",
+        },
+      );
+    }
     if (ctx.values["api-key"]) {
       const key = readFileSync(0, "utf8").trim();
       rt.checkApiKey(key);
       await rt.store.setApiKey(rt.preset.id, key);
       await registerWithOpencode(rt.paths.opencodeAuthFile, rt.preset.provider.id, {
         type: "api",
-        key,
+        key: STORE_MARKER,
       }).catch(() => false);
       say(`API key stored for ${rt.preset.name} in ${rt.paths.tokenFile} (mode 0600).`);
       return 0;

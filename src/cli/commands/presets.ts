@@ -11,7 +11,7 @@ export const presets: Command = {
   name: "presets",
   usage: "presets list | presets show [ID] [--json] | presets validate FILE...",
   summary:
-    "list: every resolved preset and where it comes from. show: one resolved preset and the origin of each field set above the bundled preset. validate: check preset or config files (exit 0 valid, 1 with every error).",
+    "List, show and validate presets. list: every resolved preset and where it comes from. show: one resolved preset and the origin of each field set above the bundled preset. validate: check preset or config files (exit 0 valid, 1 with every error).",
   options: { json: { type: "boolean", description: "Print JSON (list, show)" } },
   async run(ctx) {
     const [sub, ...rest] = ctx.positionals;

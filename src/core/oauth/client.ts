@@ -61,7 +61,7 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
   if (error instanceof OidcError) return error;
   if (signal?.aborted) return new OidcError(ErrorCode.ABORTED, `${what} was cancelled.`, { cause: error });
   if (error instanceof oauth.ResponseBodyError) {
-    if (error.status >= 500) {
+    if (error.status >= 500 || error.status === 429) {
       return new OidcError(
         ErrorCode.IDP_UNAVAILABLE,
         `${what} failed: the identity provider answered HTTP ${error.status}.`,

@@ -129,7 +129,9 @@ export async function pollDeviceToken(
             hint: "Start the login again and choose to allow access.",
           });
         }
-        if (error.error === "expired_token") {
+        // Some servers forget an expired device code and then answer invalid_grant.
+        const forgotten = error.error === "invalid_grant" && clock.now() > auth.expiresAt - 60_000;
+        if (error.error === "expired_token" || forgotten) {
           throw new OidcError(
             ErrorCode.DEVICE_CODE_EXPIRED,
             "The device login expired before it was approved.",

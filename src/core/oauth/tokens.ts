@@ -44,5 +44,6 @@ export function toTokenSet(
   if (idToken) set.idToken = idToken;
   const scope = response.scope ?? previous?.scope;
   if (scope) set.scope = scope;
+  if (previous?.binding !== undefined) set.binding = previous.binding;
   return set;
 }

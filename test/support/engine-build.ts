@@ -1,0 +1,42 @@
+/**
+ * A private build of the CLI and the engine with the project's tsup settings, so child processes run
+ * the real bundled code without racing other builds of dist/. It goes to node_modules/.cache, where
+ * the bundle's bare imports (oauth4webapi, proper-lockfile, ...) resolve to the project's packages.
+ */
+import { mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { build } from "tsup";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface EngineBuild {
+  dir: string;
+  cli: string;
+  engineUrl: string;
+  cleanup(): void;
+}
+
+export async function buildEngine(): Promise<EngineBuild> {
+  const dir = join(ROOT, "node_modules", ".cache", `engine-tests-${process.pid}-${Date.now()}`);
+  mkdirSync(dir, { recursive: true });
+  await build({
+    config: false,
+    entry: { engine: join(ROOT, "src/engine.ts"), cli: join(ROOT, "src/cli/main.ts") },
+    format: ["esm"],
+    target: "node20",
+    platform: "node",
+    outDir: dir,
+    splitting: true,
+    clean: true,
+    dts: false,
+    silent: true,
+    external: ["oidc-provider", "jose", "@opencode-ai/plugin"],
+  });
+  return {
+    dir,
+    cli: join(dir, "cli.js"),
+    engineUrl: pathToFileURL(join(dir, "engine.js")).href,
+    cleanup: () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
