@@ -37,8 +37,18 @@ export function requestOptions(
   return options as oauth.HttpRequestOptions<"GET" | "POST", URLSearchParams>;
 }
 
+/**
+ * The ID token is read only for display (who is logged in); the gateway verifies access tokens.
+ * A laptop clock off by minutes must not break logins, so ID token times get a wide tolerance.
+ */
+export const ID_TOKEN_CLOCK_TOLERANCE_S = 15 * 60;
+
 export function clientFor(settings: OidcSettings): oauth.Client {
-  return { client_id: settings.clientId, token_endpoint_auth_method: "none" };
+  return {
+    client_id: settings.clientId,
+    token_endpoint_auth_method: "none",
+    [oauth.clockTolerance]: ID_TOKEN_CLOCK_TOLERANCE_S,
+  };
 }
 
 export const clientAuth = oauth.None();
