@@ -1,19 +1,8 @@
 /** A preset document as written by a person (schemas/preset.schema.json). */
 export type AudienceParam = "none" | "audience" | "resource";
-export type Modality = "text" | "image" | "audio" | "video" | "pdf";
+export type { Modality, ModelRule } from "../core/models/types.js";
 
-export interface ModelRule {
-  match: string;
-  name?: string;
-  limit?: { context?: number; output?: number };
-  tool_call?: boolean;
-  reasoning?: boolean;
-  attachment?: boolean;
-  temperature?: boolean;
-  modalities?: { input?: Modality[]; output?: Modality[] };
-  cost?: { input?: number; output?: number; cache_read?: number; cache_write?: number };
-  options?: Record<string, unknown>;
-}
+import type { ModelRule } from "../core/models/types.js";
 
 export interface PresetDocument {
   $schema?: string;

@@ -1,23 +1,10 @@
 import { globToRegExp, matchesAny } from "./glob.js";
-import type { DiscoveredModel, Modality, OpencodeModel } from "./types.js";
-
-export interface ModelRuleLike {
-  match: string;
-  name?: string;
-  limit?: { context?: number; output?: number };
-  tool_call?: boolean;
-  reasoning?: boolean;
-  attachment?: boolean;
-  temperature?: boolean;
-  modalities?: { input?: Modality[]; output?: Modality[] };
-  cost?: { input?: number; output?: number; cache_read?: number; cache_write?: number };
-  options?: Record<string, unknown>;
-}
+import type { DiscoveredModel, ModelRule, OpencodeModel } from "./types.js";
 
 export interface ModelSettings {
   allow: readonly string[];
   deny: readonly string[];
-  rules: readonly ModelRuleLike[];
+  rules: readonly ModelRule[];
 }
 
 /** Keeps the models the preset allows (deny wins over allow; an empty allow list allows all). */
@@ -51,7 +38,7 @@ export function fromDiscovered(model: DiscoveredModel): OpencodeModel {
 }
 
 /** Applies every rule whose `match` (exact id or glob) fits, in order; later rules win field by field. */
-export function applyRules(id: string, base: OpencodeModel, rules: readonly ModelRuleLike[]): OpencodeModel {
+export function applyRules(id: string, base: OpencodeModel, rules: readonly ModelRule[]): OpencodeModel {
   const model: OpencodeModel = structuredClone(base);
   for (const rule of rules) {
     if (rule.match !== id && !globToRegExp(rule.match).test(id)) continue;

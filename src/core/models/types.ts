@@ -25,3 +25,17 @@ export interface OpencodeModel {
   cost?: { input: number; output: number; cache_read?: number; cache_write?: number };
   options?: Record<string, unknown>;
 }
+
+/** One per-model settings rule of a preset: applied to every model whose id matches `match`. */
+export interface ModelRule {
+  match: string;
+  name?: string;
+  limit?: { context?: number; output?: number };
+  tool_call?: boolean;
+  reasoning?: boolean;
+  attachment?: boolean;
+  temperature?: boolean;
+  modalities?: { input?: Modality[]; output?: Modality[] };
+  cost?: { input?: number; output?: number; cache_read?: number; cache_write?: number };
+  options?: Record<string, unknown>;
+}
