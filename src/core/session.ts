@@ -153,10 +153,11 @@ export class Session {
     // Without the lock first: another process may already have stored a fresh token.
     if (!options.rejected) {
       const stored = await this.options.storage.read(this.key);
-      if (stored) this.checkBinding(stored);
-      if (stored && this.isFresh(stored)) return this.remember(stored);
-      if (stored && this.isUnexpired(stored) && this.clock.now() < this.retryAfter)
-        return this.remember(stored);
+      // Nobody is logged in: say so without taking the lock (API-key users ask on every request).
+      if (!stored) throw new OidcError(ErrorCode.NOT_LOGGED_IN, "Not logged in.", { hint: loginAgainHint() });
+      this.checkBinding(stored);
+      if (this.isFresh(stored)) return this.remember(stored);
+      if (this.isUnexpired(stored) && this.clock.now() < this.retryAfter) return this.remember(stored);
     }
     let ended: OidcError | undefined;
     const tokens = await this.options.storage.transact(this.key, async (current) => {

@@ -28,8 +28,14 @@ export function providerFetch(rt: PresetRuntime, kind: AuthKind, apiKey?: string
       const key = await keyCredential();
       if (key) return key;
     }
-    if (kind === "oauth" || (kind === "auto" && rt.oidc && (await rt.hasSession()))) {
-      return { kind: "bearer", token: await rt.session().getAccessToken() };
+    if (kind === "oauth") return { kind: "bearer", token: await rt.session().getAccessToken() };
+    if (kind === "auto" && rt.oidc) {
+      // The device login when there is one (from memory while fresh), else the API key.
+      try {
+        return { kind: "bearer", token: await rt.session().getAccessToken() };
+      } catch (error) {
+        if (!isOidcError(error, ErrorCode.NOT_LOGGED_IN)) throw error;
+      }
     }
     const key = await keyCredential();
     if (key) return key;

@@ -122,7 +122,16 @@ export class FileTokenStore implements TokenStorage {
 
   /** Read, change and write the whole store under the lock. */
   async update<T>(fn: (data: StoreData) => Promise<{ result: T; write: boolean }>): Promise<T> {
-    await ensurePrivateDir(dirname(this.file));
+    try {
+      await ensurePrivateDir(dirname(this.file));
+    } catch (error) {
+      // E.g. the folder path is a file, or a parent cannot be written: say which path, with a code.
+      throw new OidcError(
+        ErrorCode.STORE_WRITE_FAILED,
+        `Cannot write the token store ${this.file}: ${(error as Error).message}`,
+        { cause: error },
+      );
+    }
     const release = await this.acquire();
     try {
       const parsed = await this.parse();

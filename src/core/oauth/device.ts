@@ -60,7 +60,8 @@ export async function startDeviceAuthorization(
     if (answer.verification_uri_complete) auth.verificationUriComplete = answer.verification_uri_complete;
     return auth;
   } catch (error) {
-    throw toIdpError(error, "Starting the device login", ctx.signal);
+    // Name the issuer: with the discovery document cached, this is the first request that fails.
+    throw toIdpError(error, `Starting the device login at ${settings.issuer}`, ctx.signal);
   }
 }
 
