@@ -5,6 +5,17 @@ type ApproveModule = typeof import("../../sandbox/approve.js");
 
 /** The sandbox needs oidc-provider and jose, which are dev/optional dependencies: load them on demand. */
 export async function loadSandbox(): Promise<SandboxModule & ApproveModule> {
+  // oidc-provider warns that Node 20 is unsupported (it works) and that its development login pages
+  // are on (that is the sandbox's purpose): keep those two notices out of the sandbox's output.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (
+      typeof args[0] === "string" &&
+      /^oidc-provider WARNING: (Unsupported runtime|a quick start development-only)/.test(args[0])
+    )
+      return;
+    warn(...args);
+  };
   try {
     const [sandbox, approve] = await Promise.all([
       import("../../sandbox/sandbox.js"),
