@@ -18,6 +18,9 @@ export function deviceMethod(rt: PresetRuntime, label: string, forOtherProvider:
     label,
     async authorize() {
       const settings = rt.requireOidc();
+      await rt.store.checkWritable().catch((error: unknown) => {
+        throw new Error(describeError(error));
+      });
       const auth = await startDeviceAuthorization(settings, { fetch: rt.fetch }).catch((error: unknown) => {
         rt.logger.log("error", "device authorization failed", { error: describeError(error) });
         throw new Error(describeError(error));

@@ -39,7 +39,8 @@ export interface LockPolicy {
   waitMs: number;
 }
 
-const DEFAULT_LOCK: LockPolicy = { staleMs: 15_000, waitMs: 60_000 };
+// A live holder touches the lock every staleMs/3 s; a killed one blocks others for at most staleMs.
+const DEFAULT_LOCK: LockPolicy = { staleMs: 5_000, waitMs: 60_000 };
 
 const empty = (): StoreData => ({ version: STORE_VERSION, sessions: {}, apiKeys: {} });
 
@@ -118,6 +119,11 @@ export class FileTokenStore implements TokenStorage {
       else data.apiKeys[preset] = { key, savedAt: Date.now() };
       return { result: undefined, write: true };
     });
+  }
+
+  /** Fails with STORE_WRITE_FAILED now, rather than after the user has approved a login. */
+  async checkWritable(): Promise<void> {
+    await this.update(async () => ({ result: undefined, write: false }));
   }
 
   /** Read, change and write the whole store under the lock. */

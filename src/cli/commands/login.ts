@@ -49,6 +49,7 @@ export const login: Command = {
       return 0;
     }
     const settings = rt.requireOidc();
+    await rt.store.checkWritable();
     const controller = new AbortController();
     const onSignal = () => controller.abort();
     process.once("SIGINT", onSignal);

@@ -1,0 +1,172 @@
+/**
+ * Faults at the gateway's model list: down, slow (longer than the discovery timeout), HTTP 500,
+ * malformed JSON, an oversized body. What the user sees (listModels, used by OpenCode's config hook
+ * and `opencode-oidc models`): an answer within the timeout, from the last good cache when there is
+ * one, else the preset's static list, else nothing — always with a one-line `problem` — and the cache
+ * is never overwritten by a bad answer.
+ */
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import type { Config } from "@opencode-ai/plugin";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { injectProviders } from "../../src/opencode/config-hook.js";
+import { listModels } from "../../src/runtime/model-discovery.js";
+import type { PresetRuntime } from "../../src/runtime/preset-runtime.js";
+import type { GatewayFault } from "../../src/sandbox/gateway.js";
+import { type Sandbox, startSandbox } from "../../src/sandbox/sandbox.js";
+import { ModelCache } from "../../src/store/model-cache.js";
+import { quickLogin, type TempHome, tempHome } from "../support/engine-fixtures.js";
+import { discoveryOptions, sandboxRuntime, timed, within } from "../support/faults-fixtures.js";
+
+const TIMEOUT_MS = 500;
+/** Slack for the answer beyond the discovery timeout (process scheduling, parallel test files). */
+const SLACK_MS = 1_000;
+const STATIC = [{ id: "static-model" }];
+
+let box: Sandbox;
+let home: TempHome;
+/** With a static list in the preset, and without one. */
+let withStatic: PresetRuntime;
+let noStatic: PresetRuntime;
+
+const cacheOf = (rt: PresetRuntime) =>
+  new ModelCache(rt.paths.cacheDir, rt.preset.id, rt.preset.provider.baseURL);
+
+async function loggedInRuntimes(sandbox: Sandbox, folder: TempHome) {
+  const a = await sandboxRuntime(sandbox, folder, {
+    pluginOptions: discoveryOptions({ timeoutMs: TIMEOUT_MS, static: STATIC }),
+  });
+  const b = await sandboxRuntime(sandbox, folder, {
+    pluginOptions: discoveryOptions({ timeoutMs: TIMEOUT_MS }),
+  });
+  await a.session().save(await quickLogin(sandbox.idp));
+  return { a, b };
+}
+
+beforeAll(async () => {
+  box = await startSandbox();
+  home = tempHome();
+  ({ a: withStatic, b: noStatic } = await loggedInRuntimes(box, home));
+});
+afterAll(async () => {
+  await box?.close();
+  home?.cleanup();
+});
+
+/** A good list from the gateway, written to the cache; returns the cache file's bytes and mtime. */
+async function goodCache(rt: PresetRuntime, sandbox: Sandbox) {
+  sandbox.gateway.setFault(null);
+  const listing = await listModels(rt, { refresh: true });
+  expect(listing.source).toBe("gateway");
+  const file = cacheOf(rt).file;
+  return { listing, bytes: readFileSync(file), mtimeMs: statSync(file).mtimeMs };
+}
+
+/** Every view of one fault: no cache (static / none), a cache (CLI --refresh), a stale cache (OpenCode start). */
+async function checkFault(sandbox: Sandbox, apply: () => void | Promise<void>, problem: RegExp) {
+  const [a, b] = sandbox === box ? [withStatic, noStatic] : [faultA, faultB];
+  // Before the fault: a last good list exists. Keep it aside for the no-cache views.
+  const good = await goodCache(a, sandbox);
+  const cachedAt = JSON.parse(good.bytes.toString("utf8")).fetchedAt as number;
+  const file = cacheOf(a).file;
+  rmSync(file);
+  await apply();
+
+  // 1. No cache, a static list in the preset: the static list, within the timeout.
+  const s = await timed(listModels(a));
+  expect(s.value.source).toBe("static");
+  expect(Object.keys(s.value.models)).toEqual(["static-model"]);
+  expect(s.value.problem).toMatch(problem);
+  expect(s.value.problem).not.toContain("\n");
+  expect(s.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+  expect(existsSync(file)).toBe(false);
+
+  // 2. No cache, no static list: nothing, with the problem.
+  const n = await timed(listModels(b));
+  expect(n.value).toMatchObject({ source: "none", models: {} });
+  expect(n.value.problem).toMatch(problem);
+  expect(n.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+  expect(existsSync(file)).toBe(false);
+
+  // 3. A cache, and a forced refresh (`opencode-oidc models --refresh`): the cache, with the problem; file untouched.
+  writeFileSync(file, good.bytes);
+  const before = statSync(file).mtimeMs;
+  const c = await timed(listModels(b, { refresh: true }));
+  expect(c.value.source).toBe("cache");
+  expect(c.value.models).toEqual(good.listing.models);
+  expect(c.value.fetchedAt).toBe(cachedAt);
+  expect(c.value.problem).toMatch(problem);
+  expect(c.ms).toBeLessThan(TIMEOUT_MS + SLACK_MS);
+  expect(readFileSync(file).equals(good.bytes)).toBe(true);
+  expect(statSync(file).mtimeMs).toBe(before);
+
+  // 4. A stale cache (OpenCode's startup): answered at once from the cache; the background refresh
+  //    fails and leaves the cache as it was.
+  const later = cachedAt + a.preset.discovery.cacheTtlSeconds * 1000 + 1_000;
+  const st = await timed(listModels(b, { now: later }));
+  expect(st.value.source).toBe("cache");
+  expect(st.value.models).toEqual(good.listing.models);
+  expect(st.ms).toBeLessThan(200);
+  expect(st.value.refreshing).toBeDefined();
+  await within(4 * TIMEOUT_MS + SLACK_MS, st.value.refreshing as Promise<void>, "background refresh");
+  expect(readFileSync(file).equals(good.bytes)).toBe(true);
+  expect(statSync(file).mtimeMs).toBe(before);
+}
+
+let faultBox: Sandbox | undefined;
+let faultHome: TempHome | undefined;
+let faultA: PresetRuntime;
+let faultB: PresetRuntime;
+afterAll(async () => {
+  await faultBox?.close();
+  faultHome?.cleanup();
+});
+
+describe("model discovery with the gateway in trouble", () => {
+  it.each<[string, GatewayFault, RegExp]>([
+    ["slow (answers after 5 s)", { delayMs: 5_000 }, /did not answer .*\/models in time/],
+    ["answering 500", { status: 500 }, /answered HTTP 500 for .*\/models/],
+    ["answering malformed JSON", { malformedJson: true }, /\/models is not valid JSON/],
+    ["answering a 5 MiB body", { oversizedBytes: 5 * 1024 * 1024 }, /\/models is larger than 4194304 bytes/],
+  ])(
+    "gateway %s: static / none / last good cache within the timeout, cache not overwritten",
+    async (_, fault, problem) => {
+      await checkFault(box, () => box.gateway.setFault(fault), problem);
+      box.gateway.setFault(null);
+    },
+  );
+
+  it("gateway down (port closed): static / none / last good cache within the timeout, cache not overwritten", async () => {
+    faultBox = await startSandbox();
+    faultHome = tempHome();
+    ({ a: faultA, b: faultB } = await loggedInRuntimes(faultBox, faultHome));
+    await checkFault(faultBox, () => faultBox?.gateway.close(), /cannot be reached at .*\/models/);
+  });
+
+  it("after the fault clears, a refresh replaces the cache with the gateway's list again", async () => {
+    box.gateway.setFault({ status: 500 });
+    const failed = await listModels(noStatic, { refresh: true });
+    expect(failed.problem).toMatch(/HTTP 500/);
+    box.gateway.setFault(null);
+    const fixed = await listModels(noStatic, { refresh: true });
+    expect(fixed.source).toBe("gateway");
+    expect(fixed.problem).toBeUndefined();
+    expect(cacheOf(noStatic).read()?.fetchedAt).toBeGreaterThanOrEqual(failed.fetchedAt ?? 0);
+  });
+
+  it("OpenCode's config hook with the gateway answering 500 and a stale cache: the cached models are injected at once", async () => {
+    const good = await goodCache(noStatic, box);
+    box.gateway.setFault({ status: 500 });
+    // A cache older than its TTL, as after a night: rewrite fetchedAt into the past.
+    const cache = cacheOf(noStatic);
+    const old = cache.read();
+    if (!old) throw new Error("no cache");
+    await cache.write(old.models, Date.now() - noStatic.preset.discovery.cacheTtlSeconds * 1000 - 1);
+    const config: Config = {};
+    const { ms } = await timed(injectProviders(config, [noStatic]));
+    expect(ms).toBeLessThan(200);
+    const provider = config.provider?.[noStatic.preset.provider.id];
+    expect(provider?.options?.baseURL).toBe(box.gateway.url);
+    expect(provider?.models).toEqual(good.listing.models);
+    box.gateway.setFault(null);
+  });
+});
