@@ -9,6 +9,17 @@ type ProviderConfig = NonNullable<Config["provider"]>[string];
  * Adds each preset's provider to OpenCode's live config unless the user defined it, and fills in the
  * discovered models. What the user wrote by hand (options, models, names) always wins. Never throws.
  */
+/** When the plugin module was loaded: OpenCode's wait for a gateway counts from here, not from the hook. */
+const loadedAt = Date.now();
+
+let starting = true;
+
+/** At startup, the part of the preset's discovery timeout that loading and resolving has not used up. */
+function budget(rt: PresetRuntime): { timeoutMs: number } {
+  const { timeoutMs } = rt.preset.discovery;
+  return { timeoutMs: starting ? Math.max(100, timeoutMs - (Date.now() - loadedAt)) : timeoutMs };
+}
+
 export async function injectProviders(
   config: Config,
   runtimes: PresetRuntime[],
@@ -16,12 +27,13 @@ export async function injectProviders(
 ): Promise<void> {
   const listings = await Promise.all(
     runtimes.map((rt) =>
-      listModels(rt).catch((error: unknown) => {
+      listModels(rt, budget(rt)).catch((error: unknown) => {
         rt.logger.log("warn", "model discovery failed", { error: String(error) });
         return { models: {} as Record<string, OpencodeModel>, source: "none" as const };
       }),
     ),
   );
+  starting = false;
   config.provider ??= {};
   runtimes.forEach((rt, index) => {
     const { provider } = rt.preset;

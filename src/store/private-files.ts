@@ -1,5 +1,4 @@
 import { chmod, mkdir, stat } from "node:fs/promises";
-import writeFileAtomic from "write-file-atomic";
 
 /** Creates `dir` as 0700 (whatever the umask) and tightens it if it exists with wider permissions. */
 export async function ensurePrivateDir(dir: string): Promise<void> {
@@ -10,5 +9,7 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
 
 /** Writes a file readable only by its owner (0600, whatever the umask), atomically: temp file, fsync, rename. */
 export async function writePrivateFile(path: string, data: string): Promise<void> {
+  // Loaded on the first write: a start with a fresh token and a warm cache never writes.
+  const { default: writeFileAtomic } = await import("write-file-atomic");
   await writeFileAtomic(path, data, { mode: 0o600, fsync: true });
 }

@@ -1,6 +1,5 @@
 import { readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
-import lockfile from "proper-lockfile";
 import { ErrorCode, OidcError } from "../core/errors.js";
 import {
   type Logger,
@@ -170,6 +169,8 @@ export class FileTokenStore implements TokenStorage {
     const started = Date.now();
     for (;;) {
       try {
+        // Loaded on the first lock (it also patches fs through graceful-fs): not on OpenCode's startup path.
+        const { default: lockfile } = await import("proper-lockfile");
         return await lockfile.lock(this.file, {
           lockfilePath: this.lockFile,
           realpath: false,
