@@ -69,21 +69,23 @@ describe("token store", () => {
       const logger = recordingLogger();
       const store = new FileTokenStore(home.tokenFile, logger);
 
+      // Reading: logged out, with a warning, and the file left exactly as it is (reads take no lock).
       expect(await store.read(key())).toBeUndefined();
       const error = await rejection(session(store).getAccessToken());
       expect(error.code).toBe(ErrorCode.NOT_LOGGED_IN);
+      expect(
+        logger.lines.some((l) => l.level === "warn" && l.message.includes("treating it as logged out")),
+      ).toBe(true);
+      expect(readFileSync(home.tokenFile).equals(bytes)).toBe(true);
 
+      // The next write (a new login) moves it aside, bytes intact, under the lock, and writes a clean store.
+      await session(store).save(tokenSet(1));
       const aside = corruptCopies(home);
       expect(aside).toHaveLength(1);
       expect(readFileSync(join(home.authDir, aside[0] as string)).equals(bytes)).toBe(true);
-      expect(existsSync(home.tokenFile)).toBe(false);
       const warning = logger.lines.find((l) => l.level === "warn" && l.message.includes("moved"));
       expect(warning?.message).toContain(aside[0]);
-
-      // A new login then writes a clean store and leaves the set-aside copy alone.
-      await session(store).save(tokenSet(1));
       expect(readStoreFile(home.tokenFile).version).toBe(1);
-      expect(readFileSync(join(home.authDir, aside[0] as string)).equals(bytes)).toBe(true);
     },
   );
 
