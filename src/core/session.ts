@@ -1,8 +1,8 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { ErrorCode, isOidcError, OidcError } from "./errors.js";
+import { loginAgainHint } from "./hints.js";
 import type { OidcSettings, RequestContext } from "./oauth/client.js";
-import { loginAgainHint, refreshTokens } from "./oauth/refresh.js";
-import { type RevokeResult, revokeTokens } from "./oauth/revoke.js";
+import type { RevokeResult } from "./oauth/revoke.js";
 import {
   type Clock,
   type FetchLike,
@@ -122,6 +122,7 @@ export class Session {
     }));
     this.memory = undefined;
     if (!removed) return { revoked: false, hadSession: false, note: "not logged in" };
+    const { revokeTokens } = await import("./oauth/revoke.js");
     const result = await revokeTokens(this.options.settings, removed, { fetch: this.options.fetch, ...ctx });
     this.logger.log("info", "logout", { revoked: result.revoked, note: result.note });
     return { ...result, hadSession: true };
@@ -216,6 +217,8 @@ export class Session {
   }
 
   private async refreshWithRetry(current: TokenSet, signal?: AbortSignal): Promise<TokenSet> {
+    // The OAuth library is loaded when it is first needed: a start with a fresh token never is.
+    const { refreshTokens } = await import("./oauth/refresh.js");
     for (let attempt = 1; ; attempt++) {
       try {
         this.refreshCalls++;

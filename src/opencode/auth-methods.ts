@@ -1,6 +1,5 @@
 import type { AuthHook } from "@opencode-ai/plugin";
 import { describeError, isOidcError } from "../core/errors.js";
-import { pollDeviceToken, startDeviceAuthorization } from "../core/oauth/device.js";
 import { openBrowser } from "../runtime/browser.js";
 import type { PresetRuntime } from "../runtime/preset-runtime.js";
 import { STORE_MARKER } from "./constants.js";
@@ -18,6 +17,7 @@ export function deviceMethod(rt: PresetRuntime, label: string, forOtherProvider:
     label,
     async authorize() {
       const settings = rt.requireOidc();
+      const { pollDeviceToken, startDeviceAuthorization } = await import("../core/oauth/device.js");
       await rt.store.checkWritable().catch((error: unknown) => {
         throw new Error(describeError(error));
       });

@@ -1,18 +1,26 @@
+import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
-import { cosmiconfig, getDefaultSearchPlaces, globalConfigSearchPlaces } from "cosmiconfig";
+import { dirname, join, resolve } from "node:path";
 import envPaths from "env-paths";
 import type { Issue } from "./issues.js";
 
 export const MODULE_NAME = "opencode-oidc";
 
-/** cosmiconfig's places plus `opencode-oidc.config.{json,yaml,yml}`; TypeScript configs are left out. */
+const EXTENSIONS = ["", ".json", ".yaml", ".yml", ".js", ".cjs", ".mjs"];
+
+/**
+ * Where a project config may be, in cosmiconfig's order (TypeScript configs left out), plus
+ * `opencode-oidc.config.{json,yaml,yml}`.
+ */
 export const SEARCH_PLACES = [
-  ...getDefaultSearchPlaces(MODULE_NAME).filter((p) => !p.endsWith(".ts")),
-  `${MODULE_NAME}.config.json`,
-  `${MODULE_NAME}.config.yaml`,
-  `${MODULE_NAME}.config.yml`,
+  "package.json",
+  ...EXTENSIONS.map((ext) => `.${MODULE_NAME}rc${ext}`),
+  ...EXTENSIONS.map((ext) => `.config/${MODULE_NAME}rc${ext}`),
+  ...[".js", ".cjs", ".mjs", ".json", ".yaml", ".yml"].map((ext) => `${MODULE_NAME}.config${ext}`),
 ];
+
+/** What cosmiconfig looks for in the global folder. */
+export const GLOBAL_SEARCH_PLACES = EXTENSIONS.map((ext) => `config${ext}`);
 
 export interface ConfigFile {
   filepath: string;
@@ -54,12 +62,21 @@ export async function findConfigFiles(
       return undefined;
     }
   };
+  const stopDir = env.HOME ?? homedir();
+  // Most users have no config file: find that out with a few stat calls and skip loading cosmiconfig.
+  if (
+    !hasProjectCandidate(cwd, stopDir) &&
+    !GLOBAL_SEARCH_PLACES.some((p) => existsSync(join(globalDir, p)))
+  ) {
+    return { issues };
+  }
+  const { cosmiconfig } = await import("cosmiconfig");
   const project = await load(
     () =>
       cosmiconfig(MODULE_NAME, {
         searchStrategy: "global",
         searchPlaces: SEARCH_PLACES,
-        stopDir: env.HOME ?? homedir(),
+        stopDir,
         cache: false,
       }).search(cwd),
     cwd,
@@ -68,7 +85,7 @@ export async function findConfigFiles(
     () =>
       cosmiconfig(MODULE_NAME, {
         searchStrategy: "none",
-        searchPlaces: globalConfigSearchPlaces.filter((p) => !p.endsWith(".ts")),
+        searchPlaces: GLOBAL_SEARCH_PLACES,
         cache: false,
       }).search(globalDir),
     globalDir,
@@ -80,4 +97,25 @@ export async function findConfigFiles(
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+}
+
+/** Whether any directory from `cwd` up to `stopDir` holds one of the search places (package.json: with our key). */
+function hasProjectCandidate(cwd: string, stopDir: string): boolean {
+  let dir = resolve(cwd);
+  const stop = resolve(stopDir);
+  for (;;) {
+    for (const place of SEARCH_PLACES) {
+      const path = join(dir, place);
+      if (!existsSync(path)) continue;
+      if (place !== "package.json") return true;
+      try {
+        if (MODULE_NAME in JSON.parse(readFileSync(path, "utf8"))) return true;
+      } catch {
+        return true; // let cosmiconfig report the broken file
+      }
+    }
+    const parent = dirname(dir);
+    if (dir === stop || parent === dir) return false;
+    dir = parent;
+  }
 }

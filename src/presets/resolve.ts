@@ -6,7 +6,6 @@ import { applyEnv } from "./env-overlay.js";
 import { type Issue, presetInvalidError } from "./issues.js";
 import { isPlainObject, type Origins, originOf, overlay } from "./merge.js";
 import type { ConfigDocument, MissingField, PresetDocument, ResolvedPreset } from "./types.js";
-import { checkConfigDocument, checkPresetDocument } from "./validate.js";
 
 export interface Layer {
   /** Shown in errors and `presets show`: `bundled presets/haiilo.json`, `file /path`, `plugin options`. */
@@ -59,10 +58,18 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
     layers.push({ source: "plugin options", document: pluginOptionsDocument(options.pluginOptions) });
   }
 
+  // The schema validators are the largest part of the plugin: load them only when something beyond
+  // the bundled presets is in play (a config file, plugin options, or an environment override).
+  const bundled = new Set(layers.slice(0, BUNDLED.length));
+  const overridden = BUNDLED.some(({ preset }) => Object.keys(preset.env ?? {}).some((v) => env[v]?.trim()));
+  const validate = layers.length > BUNDLED.length || overridden ? await import("./validate.js") : undefined;
+
   const drafts = new Map<string, Draft>();
   let defaultId = DEFAULT_PRESET_ID;
   for (const layer of layers) {
-    const layerIssues = checkConfigDocument(layer.document, layer.source);
+    // Bundled presets are validated by the test suite, not on every start.
+    const layerIssues =
+      validate && !bundled.has(layer) ? validate.checkConfigDocument(layer.document, layer.source) : [];
     const doc = layer.document as ConfigDocument;
     // `extends` may name a preset from a lower layer or one defined earlier in the same document.
     const known = new Set(drafts.keys());
@@ -100,7 +107,7 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
   const providerIds = new Map<string, string>();
   for (const [id, draft] of drafts) {
     applyEnv(draft.doc, (draft.doc.env as Record<string, string> | undefined) ?? {}, env, draft.origins);
-    const finalIssues = checkPresetDocument(draft.doc, "", "").map((issue) =>
+    const finalIssues = (validate?.checkPresetDocument(draft.doc, "", "") ?? []).map((issue) =>
       attribute(issue, draft.origins, id),
     );
     const preset = applyDefaults(draft.doc as PresetDocument);

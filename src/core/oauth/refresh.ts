@@ -1,5 +1,6 @@
 import * as oauth from "oauth4webapi";
 import { ErrorCode, OidcError } from "../errors.js";
+import { loginAgainHint } from "../hints.js";
 import { type Clock, systemClock, type TokenSet } from "../ports.js";
 import {
   audienceParameters,
@@ -56,8 +57,4 @@ export async function refreshTokens(
     }
     throw toIdpError(error, "Refreshing the access token", ctx.signal);
   }
-}
-
-export function loginAgainHint(): string {
-  return "Log in again: `opencode-oidc login`, or in OpenCode run `opencode auth login` and choose the provider.";
 }
