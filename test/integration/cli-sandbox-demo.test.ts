@@ -1,43 +1,22 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { once } from "node:events";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { approveDevice } from "../../src/sandbox/approve.js";
+import { ChildRun } from "../support/child-processes.js";
 import { tempHome } from "../support/engine-fixtures.js";
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, "../../dist/cli.js");
-const children: ChildProcess[] = [];
+const children: ChildRun[] = [];
+const start = (args: string[], env: NodeJS.ProcessEnv, cwd: string) => {
+  const child = new ChildRun(process.execPath, [CLI, ...args], { env, cwd });
+  children.push(child);
+  return child;
+};
 afterEach(() => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL");
+  for (const child of children.splice(0)) child.kill();
 });
-
-/** Collects a child's stderr; `waitFor` resolves with the first match in everything seen so far or later. */
-function stderrOf(child: ChildProcess) {
-  let text = "";
-  const waiters: Array<{ re: RegExp; resolve: (m: RegExpMatchArray) => void }> = [];
-  child.stderr?.on("data", (chunk: Buffer) => {
-    text += chunk.toString();
-    for (const waiter of [...waiters]) {
-      const match = waiter.re.exec(text);
-      if (match) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(match);
-      }
-    }
-  });
-  return {
-    waitFor(re: RegExp): Promise<RegExpMatchArray> {
-      const match = re.exec(text);
-      if (match) return Promise.resolve(match);
-      return new Promise((resolve, reject) => {
-        waiters.push({ re, resolve });
-        child.once("exit", (code) => reject(new Error(`exited (${code}) before ${re}: ${text}`)));
-      });
-    },
-  };
-}
 
 describe("opencode-oidc demo", () => {
   it("runs the whole job on the sandbox and exits cleanly", async () => {
@@ -54,6 +33,7 @@ describe("opencode-oidc demo", () => {
     expect(stderr).toMatch(/HTTP 200: "Hello from gpt-4o-mini"\n\s+gateway: .*auth=api-key allow/);
     expect(stderr).toContain("Tokens revoked at the IdP and deleted");
     expect(stderr).toContain("Demo complete.");
+    expect(stderr).not.toContain("oidc-provider WARNING");
   });
 });
 
@@ -61,14 +41,9 @@ describe("opencode-oidc sandbox", () => {
   it("serves a real IdP and a JWT-checking gateway until interrupted, usable by the CLI", async () => {
     const home = tempHome();
     try {
-      const sandbox = spawn("node", [CLI, "sandbox"], {
-        env: { PATH: process.env.PATH },
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      children.push(sandbox);
-      const sandboxErr = stderrOf(sandbox);
-      await sandboxErr.waitFor(/Press Ctrl-C to stop\./);
-      const exports = await sandboxErr.waitFor(
+      const sandbox = start(["sandbox"], { PATH: process.env.PATH }, home.dir);
+      await sandbox.waitFor(/Press Ctrl-C to stop\./);
+      const exports = await sandbox.waitFor(
         /export OKTA_ISSUER=(\S+)\n\s+export OKTA_CLIENT_ID=(\S+)\n\s+export OKTA_AUDIENCE=(\S+)\n\s+export HAIILO_AI_BASE_URL=(\S+)/,
       );
       const env = {
@@ -79,21 +54,16 @@ describe("opencode-oidc sandbox", () => {
         HAIILO_AI_BASE_URL: exports[4],
       } as NodeJS.ProcessEnv;
 
-      const login = spawn("node", [CLI, "login", "--no-browser"], {
-        env,
-        stdio: ["ignore", "ignore", "pipe"],
-      });
-      children.push(login);
-      const [url] = await stderrOf(login).waitFor(/http:\/\/127\.0\.0\.1:\d+\/device\?user_code=\S+/);
+      const login = start(["login", "--no-browser"], env, home.dir);
+      const [url] = await login.waitFor(/http:\/\/127\.0\.0\.1:\d+\/device\?user_code=\S+/);
       await approveDevice(url);
-      expect((await once(login, "exit"))[0]).toBe(0);
-      const decision = sandboxErr.waitFor(/GET \/v1\/models auth=bearer allow sub=alice/);
+      expect((await login.exited).code).toBe(0);
       const { stdout } = await run("node", [CLI, "models"], { env });
       expect(stdout).toContain("haiiloAi/gpt-4o-mini");
-      await decision; // the sandbox logged the gateway's auth decision
+      await sandbox.waitFor(/GET \/v1\/models auth=bearer allow sub=alice/); // the gateway's auth decision, logged
 
-      sandbox.kill("SIGINT");
-      expect((await once(sandbox, "exit"))[0]).toBe(0);
+      sandbox.child.kill("SIGINT");
+      expect((await sandbox.exited).code).toBe(0);
     } finally {
       home.cleanup();
     }
