@@ -4,7 +4,7 @@
  * node_modules/.cache, where the bundle's bare imports resolve to the project's packages exactly as
  * they do from dist/. (Same approach as test/support/engine-build.ts.)
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { build } from "tsup";
@@ -26,26 +26,9 @@ export async function privateBuild(): Promise<PrivateBuild> {
   const dir = join(ROOT, "node_modules", ".cache", `bench-build-${process.pid}-${Date.now()}`);
   mkdirSync(dir, { recursive: true });
   onCleanup("private build", () => rmSync(dir, { recursive: true, force: true }));
-  const { version } = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
   const started = performance.now();
-  await build({
-    config: false,
-    entry: {
-      index: join(ROOT, "src/index.ts"),
-      engine: join(ROOT, "src/engine.ts"),
-      cli: join(ROOT, "src/cli/main.ts"),
-    },
-    format: ["esm"],
-    target: "node20",
-    platform: "node",
-    outDir: dir,
-    splitting: true,
-    clean: true,
-    dts: false,
-    silent: true,
-    external: ["oidc-provider", "jose", "@opencode-ai/plugin"],
-    define: { __VERSION__: JSON.stringify(version) },
-  });
+  // tsup.config.ts itself (entries, externals, define), only written elsewhere and without types.
+  await build({ outDir: dir, dts: false, silent: true });
   return {
     dir,
     index: join(dir, "index.js"),
