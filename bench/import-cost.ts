@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { gzipSync } from "node:zlib";
 import { build as esbuild, type Metafile } from "esbuild";
+import { devBundleOptions } from "../scripts/dev-bundle.mjs";
 import { listModels } from "../src/runtime/model-discovery.js";
 import { resolveRuntimes } from "../src/runtime/resolve-runtimes.js";
 import { startSandbox } from "../src/sandbox/sandbox.js";
@@ -87,18 +88,8 @@ export async function benchImportCost(opts: { build: PrivateBuild; runs: number 
   // external `typescript` would resolve as it does next to the project; never into a user config).
   const bundleFile = join(opts.build.dir, "haiilo-ai-dev.js");
   const result = await esbuild({
-    entryPoints: [join(ROOT, "src/index.ts")],
-    outfile: bundleFile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    banner: {
-      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
-    },
-    external: ["typescript"],
+    ...devBundleOptions(ROOT, bundleFile),
     logLevel: "silent",
-    legalComments: "none",
     metafile: true,
   });
   const bundle = readFileSync(bundleFile);

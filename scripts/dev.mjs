@@ -18,6 +18,7 @@ import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
+import { devBundleOptions } from "./dev-bundle.mjs";
 
 const PACKAGE = "@haiilo/opencode-haiilo-ai";
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -43,22 +44,7 @@ async function bundle() {
   // The preset validators are generated from schemas/ (src/presets/generated is not in git).
   execFileSync(process.execPath, [join(root, "scripts/build-validators.mjs")], { stdio: "inherit" });
   mkdirSync(dirname(bundleFile), { recursive: true });
-  await build({
-    entryPoints: [join(root, "src/index.ts")],
-    outfile: bundleFile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    // Bundled CommonJS dependencies call require(); give them one in ESM (Node and Bun both have createRequire).
-    banner: {
-      js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);',
-    },
-    // cosmiconfig loads TypeScript only for .ts config files, which this plugin does not search for.
-    external: ["typescript"],
-    logLevel: "warning",
-    legalComments: "none",
-  });
+  await build({ ...devBundleOptions(root, bundleFile), logLevel: "warning" });
   say(`Deployed ${bundleFile}`);
 }
 
