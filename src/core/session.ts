@@ -22,9 +22,12 @@ export interface RetryPolicy {
   maxDelayMs: number;
   /** After a transient failure with a still-valid token, wait this long before trying again. */
   cooldownMs: number;
+  /** IdP timeout of the single attempt made while the current token still works. */
+  quickTimeoutMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = {
+  quickTimeoutMs: 3000,
   attempts: 3,
   baseDelayMs: 300,
   maxDelayMs: 2000,
@@ -173,7 +176,11 @@ export class Session {
       const replaced = options.rejected !== undefined && current.accessToken !== options.rejected;
       if (this.isFresh(current) && (options.rejected === undefined || replaced)) return { result: current };
       try {
-        const next = await this.refreshWithRetry(current, options.signal);
+        // While the current token still works, a slow or absent IdP must not hold the request up:
+        // one short attempt, then the current token (and a cooldown). Only an unusable token waits
+        // for every retry.
+        const usable = this.isUnexpired(current) && options.rejected === undefined;
+        const next = await this.refreshWithRetry(current, options.signal, usable);
         return { next, result: next };
       } catch (caught) {
         if (!isOidcError(caught)) throw caught;
@@ -216,7 +223,15 @@ export class Session {
     return tokens;
   }
 
-  private async refreshWithRetry(current: TokenSet, signal?: AbortSignal): Promise<TokenSet> {
+  private async refreshWithRetry(
+    current: TokenSet,
+    signal: AbortSignal | undefined,
+    quick: boolean,
+  ): Promise<TokenSet> {
+    const attempts = quick ? 1 : this.retry.attempts;
+    const timeoutMs = quick
+      ? Math.min(this.retry.quickTimeoutMs, this.options.idpTimeoutMs ?? Number.POSITIVE_INFINITY)
+      : this.options.idpTimeoutMs;
     // The OAuth library is loaded when it is first needed: a start with a fresh token never is.
     const { refreshTokens } = await import("./oauth/refresh.js");
     for (let attempt = 1; ; attempt++) {
@@ -226,7 +241,7 @@ export class Session {
           fetch: this.options.fetch,
           signal,
           clock: this.clock,
-          timeoutMs: this.options.idpTimeoutMs,
+          timeoutMs,
         });
         this.logger.log("info", "access token refreshed", {
           attempt,
@@ -240,7 +255,7 @@ export class Session {
           attempt,
           code: isOidcError(error) ? error.code : "unknown",
         });
-        if (!transient || attempt >= this.retry.attempts || signal?.aborted) throw error;
+        if (!transient || attempt >= attempts || signal?.aborted) throw error;
         await this.sleep(Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1)));
       }
     }
