@@ -10,11 +10,13 @@ import { approveDevice } from "../../src/sandbox/approve.js";
 import { type IdpOptions, startIdp, type TestIdp } from "../../src/sandbox/idp.js";
 import { SANDBOX_AUDIENCE, SANDBOX_CLIENT_ID } from "../../src/sandbox/sandbox.js";
 import { ChildRun } from "../../test/support/child-processes.js";
+import { API_SCOPE, oidcSettings } from "../../test/support/engine-fixtures.js";
+
+export { oidcSettings };
+
 import { onCleanup, trackChild } from "./cleanup.js";
 
 export const TMP_PREFIX = "oidc-bench-";
-export const API_SCOPE = "haiiloai:inference";
-export const SCOPES = ["openid", "profile", "email", "offline_access", API_SCOPE];
 
 export interface TempHome {
   dir: string;
@@ -65,16 +67,6 @@ export function presetEnv(idp: TestIdp, baseURL: string): Record<string, string>
     OKTA_CLIENT_ID: idp.clientId,
     OKTA_AUDIENCE: idp.audience,
     HAIILO_AI_BASE_URL: baseURL,
-  };
-}
-
-export function oidcSettings(idp: TestIdp): OidcSettings {
-  return {
-    issuer: idp.issuer,
-    clientId: idp.clientId,
-    scopes: SCOPES,
-    audience: null,
-    audienceParam: "none",
   };
 }
 
