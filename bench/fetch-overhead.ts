@@ -1,16 +1,16 @@
 /**
- * 1. Per-request cost of the plugin's fetch: `providerFetch` with a logged-in PresetRuntime whose
+ * 1. Per-request cost of the plugin's fetch: `providerFetch` with a logged-in Tenant whose
  * session holds a fresh token, against a bare `fetch` to the same loopback server (1 KB JSON answer,
  * server in its own process). Variants are measured side by side in alternating rounds with mitata.
  * The token store is spied on to prove the request path answers from memory (0 store reads).
  */
 import { measure } from "mitata";
 import type { FetchLike } from "../src/core/ports.js";
-import { STORE_MARKER } from "../src/opencode/constants.js";
+import { STORE_MARKER } from "../src/opencode/auth-file.js";
 import { providerFetch } from "../src/opencode/provider-fetch.js";
-import { PresetRuntime } from "../src/runtime/preset-runtime.js";
-import { resolveRuntimes } from "../src/runtime/resolve-runtimes.js";
 import type { FileTokenStore } from "../src/store/token-store.js";
+import { resolveTenants } from "../src/tenant/resolve-tenants.js";
+import { Tenant } from "../src/tenant/tenant.js";
 import { benchIdp, child, deviceLogin, presetEnv, tempHome } from "./support/fixtures.js";
 import { type BenchResult, fmt, log, type Row } from "./support/report.js";
 import { median, p95, round, summary } from "./support/stats.js";
@@ -118,7 +118,7 @@ export async function benchFetchOverhead(opts: { rounds: number; requests: numbe
   const url = `${baseURL}/chat/completions`;
   const env = { ...home.env, ...presetEnv(idp, baseURL), OPENCODE_OIDC_NO_BROWSER: "1" };
 
-  const { primary: rt } = await resolveRuntimes({ cwd: home.projectDir }, { env });
+  const { primary: rt } = await resolveTenants({ cwd: home.projectDir }, { env });
   if (!rt) throw new Error("no preset resolved");
   await rt.session().save(await deviceLogin(rt.requireOidc()));
   const counts = spyStore(rt.store);
@@ -154,7 +154,7 @@ export async function benchFetchOverhead(opts: { rounds: number; requests: numbe
 
   // The same without a network: the plugin's own work per request (credential, header rewrite).
   const stub: FetchLike = async () => new Response(null, { status: 200 });
-  const rtStub = new PresetRuntime(rt.resolved, { env, fetch: stub });
+  const rtStub = new Tenant(rt.resolved, { env, fetch: stub });
   await rtStub.session().getAccessToken(); // loads the stored token into memory (one store read)
   const stubCounts = spyStore(rtStub.store);
   const local: Variant[] = [

@@ -5,8 +5,8 @@
  * clock jumps to 60 s before expiry), and a fresh process (empty memory) whose stored token is there.
  */
 import type { Clock } from "../src/core/ports.js";
-import { PresetRuntime } from "../src/runtime/preset-runtime.js";
-import { resolveRuntimes } from "../src/runtime/resolve-runtimes.js";
+import { resolveTenants } from "../src/tenant/resolve-tenants.js";
+import { Tenant } from "../src/tenant/tenant.js";
 import { benchIdp, deviceLogin, presetEnv, tempHome } from "./support/fixtures.js";
 import { type BenchResult, fmt, log, type Row } from "./support/report.js";
 import { median, p95, round, summary } from "./support/stats.js";
@@ -26,7 +26,7 @@ export async function benchRefreshStorm(opts: { callers: number; rounds: number 
   const home = tempHome("storm");
   const idp = await benchIdp({ rotateRefreshTokens: true });
   const env = { ...home.env, ...presetEnv(idp, "http://127.0.0.1:9/v1") };
-  const { primary } = await resolveRuntimes({ cwd: home.projectDir }, { env });
+  const { primary } = await resolveTenants({ cwd: home.projectDir }, { env });
   if (!primary) throw new Error("no preset resolved");
   await primary.session().save(await deviceLogin(primary.requireOidc()));
 
@@ -38,14 +38,14 @@ export async function benchRefreshStorm(opts: { callers: number; rounds: number 
     if (!stored) throw new Error("no stored login");
     offset += stored.expiresAt - 60_000 - clock.now(); // 60 s left: inside the 300 s skew, still valid
   };
-  let warm = new PresetRuntime(primary.resolved, { env, clock });
+  let warm = new Tenant(primary.resolved, { env, clock });
   await warm.session().getAccessToken();
 
   const storms: Storm[] = [];
   for (let i = 0; i < opts.rounds * 2; i++) {
     const shape = i % 2 === 0 ? "warm" : "fresh";
     await toRefreshWindow();
-    const rt = shape === "warm" ? warm : new PresetRuntime(primary.resolved, { env, clock });
+    const rt = shape === "warm" ? warm : new Tenant(primary.resolved, { env, clock });
     const session = rt.session();
     const grants = idp.counts.refreshGrant;
     const failures = idp.counts.refreshGrantFailures;

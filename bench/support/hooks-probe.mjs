@@ -34,7 +34,7 @@ const first = {
 };
 
 // Where server() spends its time: the preset resolution (config-file search, validation).
-const { resolveRuntimes } = await import(engineUrl);
+const { resolveTenants } = await import(engineUrl);
 const warm = { serverMs: [], configMs: [], resolveMs: [] };
 for (let i = 0; i < reps; i++) {
   const a = performance.now();
@@ -42,7 +42,7 @@ for (let i = 0; i < reps; i++) {
   const b = performance.now();
   await h.config({});
   const c = performance.now();
-  await resolveRuntimes({ cwd: directory });
+  await resolveTenants({ cwd: directory });
   const d = performance.now();
   warm.serverMs.push(b - a);
   warm.configMs.push(c - b);

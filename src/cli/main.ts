@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { describeError, isOidcError } from "../core/errors.js";
+import { describeError, ErrorCode, isOidcError } from "../core/errors.js";
 import { type Command, helpText, parseCommandArgs } from "./command.js";
 import { login } from "./commands/login.js";
 import { logout } from "./commands/logout.js";
@@ -7,6 +7,7 @@ import { models } from "./commands/models.js";
 import { presets } from "./commands/presets.js";
 import { status } from "./commands/status.js";
 import { token } from "./commands/token.js";
+import { forCli } from "./hints.js";
 import { out, say } from "./io.js";
 
 interface LazyCommand {
@@ -77,19 +78,33 @@ export async function main(
     say(`Unknown command "${name}".\n\n${usage()}`);
     return 2;
   }
+  let preset: string | undefined;
   try {
     const command = "load" in entry ? await entry.load() : entry;
     const parsed = parseCommandArgs(command, rest);
+    preset = typeof parsed.values.preset === "string" ? parsed.values.preset : undefined;
     if (parsed.help) {
       out(helpText(command));
       return 0;
     }
     return await command.run({ values: parsed.values, positionals: parsed.positionals, env, cwd });
-  } catch (error) {
-    say(`error: ${describeError(error)}`);
-    if (isOidcError(error)) say(`(code ${error.code})`);
-    return isOidcError(error, "USAGE") ? 2 : 1;
+  } catch (caught) {
+    reportError(forCli(caught, preset));
+    return isOidcError(caught, "USAGE") ? 2 : 1;
   }
+}
+
+/** Every failure gets a message, a stable code and a hint, also the ones nobody foresaw. */
+function reportError(error: unknown): void {
+  say(`error: ${describeError(error)}`);
+  if (isOidcError(error)) {
+    say(`(code ${error.code})`);
+    return;
+  }
+  say(
+    "This was not expected. The debug log (~/.config/opencode-auth/log/) has details; run the command again, and if it keeps failing, report it with the output of `opencode-oidc status`.",
+  );
+  say(`(code ${ErrorCode.INTERNAL})`);
 }
 
 declare const __VERSION__: string | undefined;
@@ -102,7 +117,7 @@ if (invoked) {
       process.exitCode = code;
     },
     (error) => {
-      say(`error: ${describeError(error)}`);
+      reportError(error);
       process.exitCode = 1;
     },
   );

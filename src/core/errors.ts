@@ -24,9 +24,18 @@ export const ErrorCode = {
   API_KEY_INVALID: "API_KEY_INVALID",
   ABORTED: "ABORTED",
   USAGE: "USAGE",
+  /** A failure nobody foresaw (a bug or an unexpected system error). */
+  INTERNAL: "INTERNAL",
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Errors a new login fixes. Hosts replace their hint with how to log in there. */
+export const LOGIN_NEEDED: ReadonlySet<ErrorCode> = new Set([
+  ErrorCode.NOT_LOGGED_IN,
+  ErrorCode.SESSION_ENDED,
+  ErrorCode.SESSION_ELSEWHERE,
+]);
 
 const BRAND = Symbol.for("@haiilo/opencode-haiilo-ai/OidcError");
 
@@ -50,6 +59,11 @@ export class OidcError extends Error {
     this.hint = options.hint;
     Object.defineProperty(this, "details", { value: options.details, enumerable: false });
     Object.defineProperty(this, BRAND, { value: true, enumerable: false });
+  }
+
+  /** The same error with a host's own hint (e.g. how to log in again in OpenCode or the CLI). */
+  withHint(hint: string): OidcError {
+    return new OidcError(this.code, this.message, { cause: this.cause, hint, details: this.details });
   }
 
   /** Message and hint together, as shown to a person. */

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
+import { REFRESH_RETRY } from "./defaults.js";
 import { ErrorCode, isOidcError, OidcError } from "./errors.js";
-import { loginAgainHint } from "./hints.js";
 import type { OidcSettings, RequestContext } from "./oauth/client.js";
 import type { RevokeResult } from "./oauth/revoke.js";
 import {
@@ -26,13 +26,7 @@ export interface RetryPolicy {
   quickTimeoutMs: number;
 }
 
-export const DEFAULT_RETRY: RetryPolicy = {
-  quickTimeoutMs: 3000,
-  attempts: 3,
-  baseDelayMs: 300,
-  maxDelayMs: 2000,
-  cooldownMs: 30_000,
-};
+export const DEFAULT_RETRY: RetryPolicy = { ...REFRESH_RETRY };
 
 export interface SessionOptions {
   key: SessionKey;
@@ -50,6 +44,8 @@ export interface SessionOptions {
    * (SESSION_ELSEWHERE): a changed configuration must not carry an existing login to a new host.
    */
   binding?: string;
+  /** The tenant's name, for messages ("Not logged in to …"). */
+  tenantName?: string;
   /** Shown in the SESSION_ELSEWHERE message instead of the raw binding. */
   describeBinding?: (binding: string | undefined) => string;
 }
@@ -145,7 +141,16 @@ export class Session {
     throw new OidcError(
       ErrorCode.SESSION_ELSEWHERE,
       `The stored login was made for ${describe(tokens.binding)}, but this configuration would send its tokens to ${describe(wanted)}.`,
-      { hint: `If that is intended, log in again with this configuration. ${loginAgainHint()}` },
+      { hint: "If that is intended, log in again with this configuration." },
+    );
+  }
+
+  private notLoggedIn(): OidcError {
+    const name = this.options.tenantName ?? this.key.preset;
+    return new OidcError(
+      ErrorCode.NOT_LOGGED_IN,
+      `Not logged in to ${name} (preset ${this.key.preset}, issuer ${this.key.issuer}).`,
+      { hint: "Log in first." },
     );
   }
 
@@ -158,7 +163,7 @@ export class Session {
     if (!options.rejected) {
       const stored = await this.options.storage.read(this.key);
       // Nobody is logged in: say so without taking the lock (API-key users ask on every request).
-      if (!stored) throw new OidcError(ErrorCode.NOT_LOGGED_IN, "Not logged in.", { hint: loginAgainHint() });
+      if (!stored) throw this.notLoggedIn();
       this.checkBinding(stored);
       if (this.isFresh(stored)) return this.remember(stored);
       if (this.isUnexpired(stored) && this.clock.now() < this.retryAfter) return this.remember(stored);
@@ -166,7 +171,7 @@ export class Session {
     let ended: OidcError | undefined;
     const tokens = await this.options.storage.transact(this.key, async (current) => {
       if (!current) {
-        throw new OidcError(ErrorCode.NOT_LOGGED_IN, "Not logged in.", { hint: loginAgainHint() });
+        throw this.notLoggedIn();
       }
       registerSecret(current.accessToken);
       registerSecret(current.refreshToken);

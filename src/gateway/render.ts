@@ -1,6 +1,7 @@
 /** Turns a preset into commented Envoy YAML (Envoy Gateway resources or a raw Envoy fragment). */
 import { join } from "node:path";
 import { Document, isMap, isScalar, isSeq, type Node } from "yaml";
+import { ENVOY_DISCOVERY_TIMEOUT_MS } from "../core/defaults.js";
 import { ErrorCode, OidcError } from "../core/errors.js";
 import { assertSecureUrl } from "../core/loopback.js";
 import { globalConfigDir } from "../presets/config-files.js";
@@ -67,7 +68,7 @@ export async function resolveJwksUri(
   try {
     const response = await fetchImpl(url, {
       headers: { accept: "application/json" },
-      signal: AbortSignal.timeout(options.timeoutMs ?? 5000),
+      signal: AbortSignal.timeout(options.timeoutMs ?? ENVOY_DISCOVERY_TIMEOUT_MS),
     });
     if (!response.ok) {
       reason = `HTTP ${response.status}`;
@@ -80,7 +81,7 @@ export async function resolveJwksUri(
     const name = (error as { name?: string }).name;
     reason =
       name === "TimeoutError"
-        ? `no answer within ${(options.timeoutMs ?? 5000) / 1000} s`
+        ? `no answer within ${(options.timeoutMs ?? ENVOY_DISCOVERY_TIMEOUT_MS) / 1000} s`
         : String((error as Error).message ?? error);
   }
   if (options.guessOkta) return `${base}/v1/keys`;

@@ -1,59 +1,40 @@
 import type { AuthHook } from "@opencode-ai/plugin";
-import { describeError, isOidcError } from "../core/errors.js";
-import { openBrowser } from "../runtime/browser.js";
-import type { PresetRuntime } from "../runtime/preset-runtime.js";
-import { STORE_MARKER } from "./constants.js";
+import { describeError } from "../core/errors.js";
+import { openBrowser } from "../platform/browser.js";
+import { beginLogin, minutesLeft } from "../tenant/login.js";
+import type { Tenant } from "../tenant/tenant.js";
+import { STORE_MARKER } from "./auth-file.js";
 
 type Method = AuthHook["methods"][number];
 
-function minutesLeft(expiresAt: number): number {
-  return Math.max(1, Math.round((expiresAt - Date.now()) / 60_000));
-}
-
-/** "Okta Device Flow": the URL and code through OpenCode, polling through the engine, tokens in the store. */
-export function deviceMethod(rt: PresetRuntime, label: string, forOtherProvider: boolean): Method {
+/** "Okta Device Flow": the login use case, rendered by OpenCode ("Go to:" the URL, the code in the instructions). */
+export function deviceMethod(tenant: Tenant, label: string, forOtherProvider: boolean): Method {
   return {
     type: "oauth",
     label,
     async authorize() {
-      const settings = rt.requireOidc();
-      const { pollDeviceToken, startDeviceAuthorization } = await import("../core/oauth/device.js");
-      await rt.store.checkWritable().catch((error: unknown) => {
+      // OpenCode shows a thrown Error's message; the engine's text says what to do.
+      const pending = await beginLogin(tenant, "device").catch((error: unknown) => {
         throw new Error(describeError(error));
       });
-      const auth = await startDeviceAuthorization(settings, { fetch: rt.fetch }).catch((error: unknown) => {
-        rt.logger.log("error", "device authorization failed", { error: describeError(error) });
-        throw new Error(describeError(error));
-      });
-      const url = auth.verificationUriComplete ?? auth.verificationUri;
-      rt.logger.log("info", "device login started", {
-        verificationUri: auth.verificationUri,
-        expiresInMin: minutesLeft(auth.expiresAt),
-      });
-      void openBrowser(url);
+      const { prompt } = pending;
+      void openBrowser(prompt.url);
       return {
-        url,
+        url: prompt.url,
         method: "auto" as const,
-        instructions: `Confirm the code ${auth.userCode} at ${auth.verificationUri} (valid for ${minutesLeft(auth.expiresAt)} min).`,
+        instructions: `Confirm the code ${prompt.userCode} at ${prompt.verificationUri} (valid for ${minutesLeft(prompt.expiresAt)} min).`,
         async callback() {
           try {
-            const tokens = await pollDeviceToken(settings, auth, { fetch: rt.fetch });
-            await rt.session().save(tokens);
-            rt.logger.log("info", "device login complete", {
-              expiresAt: new Date(tokens.expiresAt).toISOString(),
-            });
+            const done = await pending.complete();
             return {
               type: "success" as const,
-              ...(forOtherProvider && { provider: rt.preset.provider.id }),
+              ...(forOtherProvider && { provider: tenant.preset.provider.id }),
               refresh: STORE_MARKER,
               access: STORE_MARKER,
-              expires: tokens.expiresAt,
+              expires: done.expiresAt,
             };
-          } catch (error) {
-            rt.logger.log("error", "device login failed", {
-              code: isOidcError(error) ? error.code : "unknown",
-              error: describeError(error),
-            });
+          } catch {
+            // The use case logged why; OpenCode shows its own "failed".
             return { type: "failed" as const };
           }
         },
@@ -71,16 +52,17 @@ export function apiKeyMethod(label: string): Method {
   return { type: "api", label };
 }
 
-export function methodsFor(runtimes: PresetRuntime[]): Method[] {
+export function methodsFor(tenants: Tenant[]): Method[] {
   const methods: Method[] = [];
-  runtimes.forEach((rt, index) => {
+  tenants.forEach((tenant, index) => {
     const other = index > 0;
-    const prefix = other ? `${rt.preset.name}: ` : "";
-    if (rt.preset.auth.deviceFlow.enabled)
-      methods.push(deviceMethod(rt, prefix + rt.preset.auth.deviceFlow.label, other));
+    const prefix = other ? `${tenant.preset.name}: ` : "";
+    if (tenant.preset.auth.deviceFlow.enabled)
+      methods.push(deviceMethod(tenant, prefix + tenant.preset.auth.deviceFlow.label, other));
     // OpenCode stores a key typed for an `api` method under the hook's own provider only; other
     // presets take an API key with `opencode-oidc login --api-key --preset ID`.
-    if (rt.preset.auth.apiKey.enabled && !other) methods.push(apiKeyMethod(rt.preset.auth.apiKey.label));
+    if (tenant.preset.auth.apiKey.enabled && !other)
+      methods.push(apiKeyMethod(tenant.preset.auth.apiKey.label));
   });
   return methods;
 }

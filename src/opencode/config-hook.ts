@@ -1,7 +1,8 @@
 import type { Config } from "@opencode-ai/plugin";
-import type { OpencodeModel } from "../core/models/types.js";
-import { listModels } from "../runtime/model-discovery.js";
-import type { PresetRuntime } from "../runtime/preset-runtime.js";
+import { MODEL_DISCOVERY } from "../core/defaults.js";
+import { listModels } from "../tenant/model-listing.js";
+import type { Tenant } from "../tenant/tenant.js";
+import { type OpencodeModel, toOpencodeModels } from "./models.js";
 
 type ProviderConfig = NonNullable<Config["provider"]>[string];
 
@@ -15,28 +16,35 @@ const loadedAt = Date.now();
 let starting = true;
 
 /** At startup, the part of the preset's discovery timeout that loading and resolving has not used up. */
-function budget(rt: PresetRuntime): { timeoutMs: number } {
-  const { timeoutMs } = rt.preset.discovery;
-  return { timeoutMs: starting ? Math.max(100, timeoutMs - (Date.now() - loadedAt)) : timeoutMs };
+function budget(tenant: Tenant): { timeoutMs: number } {
+  const { timeoutMs } = tenant.preset.discovery;
+  return {
+    timeoutMs: starting
+      ? Math.max(MODEL_DISCOVERY.minStartupBudgetMs, timeoutMs - (Date.now() - loadedAt))
+      : timeoutMs,
+  };
 }
 
 export async function injectProviders(
   config: Config,
-  runtimes: PresetRuntime[],
-  extraOptions: (rt: PresetRuntime) => Record<string, unknown> = () => ({}),
+  tenants: Tenant[],
+  extraOptions: (tenant: Tenant) => Record<string, unknown> = () => ({}),
 ): Promise<void> {
   const listings = await Promise.all(
-    runtimes.map((rt) =>
-      listModels(rt, budget(rt)).catch((error: unknown) => {
-        rt.logger.log("warn", "model discovery failed", { error: String(error) });
-        return { models: {} as Record<string, OpencodeModel>, source: "none" as const };
-      }),
+    tenants.map((tenant) =>
+      listModels(tenant, budget(tenant)).then(
+        (listing) => ({ ...listing, models: toOpencodeModels(listing.models) }),
+        (error: unknown) => {
+          tenant.logger.log("warn", "model discovery failed", { error: String(error) });
+          return { models: {} as Record<string, OpencodeModel>, source: "none" as const };
+        },
+      ),
     ),
   );
   starting = false;
   config.provider ??= {};
-  runtimes.forEach((rt, index) => {
-    const { provider } = rt.preset;
+  tenants.forEach((tenant, index) => {
+    const { provider } = tenant.preset;
     const listing = listings[index];
     const user = (config.provider?.[provider.id] ?? {}) as ProviderConfig & Record<string, unknown>;
     const entry: Record<string, unknown> = {
@@ -45,13 +53,13 @@ export async function injectProviders(
       ...user,
       options: {
         baseURL: provider.baseURL,
-        ...extraOptions(rt),
+        ...extraOptions(tenant),
         ...(user.options as Record<string, unknown> | undefined),
       },
       models: { ...listing?.models, ...(user.models as Record<string, unknown> | undefined) },
     };
     (config.provider as Record<string, unknown>)[provider.id] = entry;
-    rt.logger.log("debug", "provider injected", {
+    tenant.logger.log("debug", "provider injected", {
       provider: provider.id,
       models: Object.keys(entry.models as object).length,
       source: listing?.source,

@@ -1,11 +1,12 @@
 import type { Hooks, Plugin, PluginInput, PluginModule } from "@opencode-ai/plugin";
 import { describeError } from "../core/errors.js";
 import { formatIssue } from "../presets/issues.js";
-import type { PresetRuntime } from "../runtime/preset-runtime.js";
-import { resolveRuntimes } from "../runtime/resolve-runtimes.js";
+import { resolveTenants } from "../tenant/resolve-tenants.js";
+import type { Tenant } from "../tenant/tenant.js";
+import { opencodeApiKeySource, STORE_MARKER } from "./auth-file.js";
 import { methodsFor } from "./auth-methods.js";
 import { injectProviders } from "./config-hook.js";
-import { PLUGIN_ID, STORE_MARKER } from "./constants.js";
+import { PLUGIN_ID } from "./constants.js";
 import { providerFetch } from "./provider-fetch.js";
 
 /**
@@ -16,24 +17,27 @@ export const server: Plugin = async (
   input: PluginInput,
   options?: Record<string, unknown>,
 ): Promise<Hooks> => {
-  let runtimes: PresetRuntime[];
+  let tenants: Tenant[];
   try {
-    const resolved = await resolveRuntimes({ cwd: input.directory, pluginOptions: options });
-    runtimes = resolved.all;
+    const resolved = await resolveTenants(
+      { cwd: input.directory, pluginOptions: options },
+      { apiKeySources: [opencodeApiKeySource] },
+    );
+    tenants = resolved.all;
     for (const issue of resolved.issues)
       resolved.primary?.logger.log("error", `preset problem: ${formatIssue(issue)}`);
   } catch (error) {
     void error;
     return {};
   }
-  const primary = runtimes[0];
+  const primary = tenants[0];
   if (!primary) return {};
-  const others = runtimes.slice(1);
+  const others = tenants.slice(1);
   return {
     async config(config) {
       try {
-        await injectProviders(config, runtimes, (rt) =>
-          rt === primary ? {} : { fetch: providerFetch(rt, "auto") },
+        await injectProviders(config, tenants, (tenant) =>
+          tenant === primary ? {} : { fetch: providerFetch(tenant, "auto") },
         );
       } catch (error) {
         primary.logger.log("error", "config hook failed", { error: describeError(error) });

@@ -1,7 +1,10 @@
 import { authorizedFetch, type Credential } from "../core/authorized-fetch.js";
 import { describeError, ErrorCode, isOidcError, OidcError } from "../core/errors.js";
 import type { FetchLike } from "../core/ports.js";
-import type { PresetRuntime } from "../runtime/preset-runtime.js";
+import { checkApiKey } from "../tenant/api-key.js";
+import { storedApiKey } from "../tenant/credentials.js";
+import type { Tenant } from "../tenant/tenant.js";
+import { connectHint, forOpencode } from "./hints.js";
 
 export type AuthKind = "oauth" | "api" | "auto";
 
@@ -9,17 +12,17 @@ export type AuthKind = "oauth" | "api" | "auto";
  * The fetch OpenCode's provider SDK uses for every request of one preset: the session's current
  * token (from memory while fresh) or the API key; a 401 refreshes once and retries once.
  */
-export function providerFetch(rt: PresetRuntime, kind: AuthKind, apiKey?: string): FetchLike {
-  const header = rt.preset.auth.apiKey.header;
+export function providerFetch(tenant: Tenant, kind: AuthKind, apiKey?: string): FetchLike {
+  const header = tenant.preset.auth.apiKey.header;
   let known: Credential | undefined;
   const keyCredential = async (): Promise<Credential | undefined> => {
     if (known) return known;
     const found: Credential | undefined = apiKey
       ? { kind: "api-key", header, key: apiKey }
-      : await rt.apiKeyCredential();
+      : await storedApiKey(tenant);
     if (found?.kind !== "api-key") return undefined;
     // The key's format is checked here: OpenCode's own prompt took it without asking the plugin.
-    rt.checkApiKey(found.key);
+    checkApiKey(tenant.preset, found.key);
     known = found;
     return found;
   };
@@ -28,31 +31,31 @@ export function providerFetch(rt: PresetRuntime, kind: AuthKind, apiKey?: string
       const key = await keyCredential();
       if (key) return key;
     }
-    if (kind === "oauth") return { kind: "bearer", token: await rt.session().getAccessToken() };
-    if (kind === "auto" && rt.oidc) {
+    if (kind === "oauth") return { kind: "bearer", token: await tenant.session().getAccessToken() };
+    if (kind === "auto" && tenant.oidc) {
       // The device login when there is one (from memory while fresh), else the API key.
       try {
-        return { kind: "bearer", token: await rt.session().getAccessToken() };
+        return { kind: "bearer", token: await tenant.session().getAccessToken() };
       } catch (error) {
         if (!isOidcError(error, ErrorCode.NOT_LOGGED_IN)) throw error;
       }
     }
     const key = await keyCredential();
     if (key) return key;
-    throw new OidcError(ErrorCode.NOT_LOGGED_IN, `Not logged in to ${rt.preset.name}.`, {
-      hint: `Run \`opencode auth login\` and choose ${rt.preset.provider.name}, or \`opencode-oidc login --preset ${rt.preset.id}\`.`,
+    throw new OidcError(ErrorCode.NOT_LOGGED_IN, `Not logged in to ${tenant.preset.name}.`, {
+      hint: connectHint(tenant),
     });
   };
   const send = authorizedFetch({
     credential,
     authHeaders: [header],
-    fetch: rt.fetch,
+    fetch: tenant.fetch,
     async renew(rejected) {
       if (rejected.kind !== "bearer") return undefined;
       try {
-        return { kind: "bearer", token: await rt.session().getAccessToken({ rejected: rejected.token }) };
+        return { kind: "bearer", token: await tenant.session().getAccessToken({ rejected: rejected.token }) };
       } catch (error) {
-        rt.logger.log("warn", "renewal after 401 failed", { error: describeError(error) });
+        tenant.logger.log("warn", "renewal after 401 failed", { error: describeError(error) });
         return undefined;
       }
     },
@@ -62,9 +65,10 @@ export function providerFetch(rt: PresetRuntime, kind: AuthKind, apiKey?: string
   return async (input, init) => {
     try {
       return await send(input, init);
-    } catch (error) {
+    } catch (caught) {
+      const error = forOpencode(caught, tenant);
       if (!isOidcError(error)) throw error;
-      rt.logger.log("warn", "request not sent", { code: error.code, error: error.message });
+      tenant.logger.log("warn", "request not sent", { code: error.code, error: error.message });
       const status = error.code === ErrorCode.IDP_UNAVAILABLE ? 503 : 401;
       const body = { error: { message: error.describe(), type: "authentication_error", code: error.code } };
       return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });

@@ -1,6 +1,7 @@
-import type { Preset, PresetDocument } from "./types.js";
+import { PRESET_DEFAULTS as D } from "../core/defaults.js";
+import type { AudienceParam, Preset, PresetDocument } from "./types.js";
 
-/** Every default of the preset schema, in one place. */
+/** The preset schema's defaults applied to a document (the values live in core/defaults.ts). */
 export function applyDefaults(doc: PresetDocument): Preset {
   const id = doc.id;
   const name = doc.name ?? doc.provider?.name ?? id;
@@ -10,41 +11,41 @@ export function applyDefaults(doc: PresetDocument): Preset {
     provider: {
       id: doc.provider?.id ?? id,
       name: doc.provider?.name ?? name,
-      npm: doc.provider?.npm ?? "@ai-sdk/openai-compatible",
+      npm: doc.provider?.npm ?? D.providerNpm,
       baseURL: doc.provider?.baseURL ?? "",
     },
     oidc: {
       issuer: doc.oidc?.issuer ?? null,
       clientId: doc.oidc?.clientId ?? null,
       audience: doc.oidc?.audience ?? null,
-      audienceParam: doc.oidc?.audienceParam ?? "none",
-      scopes: doc.oidc?.scopes ?? ["openid", "profile", "email", "offline_access"],
+      audienceParam: doc.oidc?.audienceParam ?? (D.audienceParam as AudienceParam),
+      scopes: doc.oidc?.scopes ?? [...D.scopes],
       endpoints: { ...doc.oidc?.endpoints },
-      refreshSkewSeconds: doc.oidc?.refreshSkewSeconds ?? 300,
+      refreshSkewSeconds: doc.oidc?.refreshSkewSeconds ?? D.refreshSkewSeconds,
     },
     auth: {
       deviceFlow: {
         enabled: doc.auth?.deviceFlow?.enabled ?? true,
-        label: doc.auth?.deviceFlow?.label ?? "Okta Device Flow",
+        label: doc.auth?.deviceFlow?.label ?? D.deviceFlowLabel,
       },
       apiKey: {
         enabled: doc.auth?.apiKey?.enabled ?? true,
-        label: doc.auth?.apiKey?.label ?? "Manual API Key",
-        header: (doc.auth?.apiKey?.header ?? "x-api-key").toLowerCase(),
-        pattern: doc.auth?.apiKey?.pattern ?? "^sk-",
+        label: doc.auth?.apiKey?.label ?? D.apiKeyLabel,
+        header: (doc.auth?.apiKey?.header ?? D.apiKeyHeader).toLowerCase(),
+        pattern: doc.auth?.apiKey?.pattern ?? D.apiKeyPattern,
       },
     },
     env: { ...doc.env },
     discovery: {
-      path: doc.discovery?.path ?? "/models",
-      metadataPath: doc.discovery?.metadataPath === undefined ? "/model/info" : doc.discovery.metadataPath,
-      timeoutMs: doc.discovery?.timeoutMs ?? 1500,
-      cacheTtlSeconds: doc.discovery?.cacheTtlSeconds ?? 3600,
+      path: doc.discovery?.path ?? D.discoveryPath,
+      metadataPath: doc.discovery?.metadataPath === undefined ? D.metadataPath : doc.discovery.metadataPath,
+      timeoutMs: doc.discovery?.timeoutMs ?? D.discoveryTimeoutMs,
+      cacheTtlSeconds: doc.discovery?.cacheTtlSeconds ?? D.cacheTtlSeconds,
       allow: doc.discovery?.allow ?? [],
       deny: doc.discovery?.deny ?? [],
       static: doc.discovery?.static ?? [],
     },
     models: doc.models ?? [],
-    log: { file: doc.log?.file ?? `${id}.log`, maxBytes: doc.log?.maxBytes ?? 1048576 },
+    log: { file: doc.log?.file ?? `${id}.log`, maxBytes: doc.log?.maxBytes ?? D.logMaxBytes },
   };
 }

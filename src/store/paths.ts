@@ -9,14 +9,11 @@ export interface StorePaths {
   logDir: string;
   /** Model discovery cache (not secret): `$XDG_CACHE_HOME/opencode-oidc`. */
   cacheDir: string;
-  /** OpenCode's own credential file, where a login is registered so OpenCode runs the plugin's loader. */
-  opencodeAuthFile: string;
 }
 
 export function storePaths(env: NodeJS.ProcessEnv = process.env): StorePaths {
   const home = env.HOME || homedir();
   const configHome = env.XDG_CONFIG_HOME || join(home, ".config");
-  const dataHome = env.XDG_DATA_HOME || join(home, ".local", "share");
   const authDir = join(configHome, "opencode-auth");
   const cacheDir = env.XDG_CACHE_HOME
     ? join(env.XDG_CACHE_HOME, "opencode-oidc")
@@ -26,6 +23,5 @@ export function storePaths(env: NodeJS.ProcessEnv = process.env): StorePaths {
     tokenFile: join(authDir, "tokens.json"),
     logDir: join(authDir, "log"),
     cacheDir,
-    opencodeAuthFile: join(dataHome, "opencode", "auth.json"),
   };
 }

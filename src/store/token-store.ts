@@ -1,5 +1,6 @@
 import { readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
+import { STORE_LOCK } from "../core/defaults.js";
 import { ErrorCode, OidcError } from "../core/errors.js";
 import {
   type Logger,
@@ -39,7 +40,7 @@ export interface LockPolicy {
 }
 
 // A live holder touches the lock every staleMs/3 s; a killed one blocks others for at most staleMs.
-const DEFAULT_LOCK: LockPolicy = { staleMs: 5_000, waitMs: 60_000 };
+const DEFAULT_LOCK: LockPolicy = { staleMs: STORE_LOCK.staleMs, waitMs: STORE_LOCK.waitMs };
 
 const empty = (): StoreData => ({ version: STORE_VERSION, sessions: {}, apiKeys: {} });
 
@@ -175,7 +176,7 @@ export class FileTokenStore implements TokenStorage {
           lockfilePath: this.lockFile,
           realpath: false,
           stale: this.lock.staleMs,
-          update: Math.max(1000, Math.floor(this.lock.staleMs / 3)),
+          update: Math.max(STORE_LOCK.minUpdateMs, Math.floor(this.lock.staleMs / 3)),
           retries: { retries: 20, factor: 1.3, minTimeout: 5, maxTimeout: 100, randomize: true },
           // proper-lockfile throws from a timer by default, which would crash OpenCode: log instead.
           onCompromised: (error) =>

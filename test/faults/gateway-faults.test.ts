@@ -9,11 +9,11 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:
 import type { Config } from "@opencode-ai/plugin";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { injectProviders } from "../../src/opencode/config-hook.js";
-import { listModels } from "../../src/runtime/model-discovery.js";
-import type { PresetRuntime } from "../../src/runtime/preset-runtime.js";
 import type { GatewayFault } from "../../src/sandbox/gateway.js";
 import { type Sandbox, startSandbox } from "../../src/sandbox/sandbox.js";
 import { ModelCache } from "../../src/store/model-cache.js";
+import { listModels } from "../../src/tenant/model-listing.js";
+import type { Tenant } from "../../src/tenant/tenant.js";
 import { quickLogin, type TempHome, tempHome } from "../support/engine-fixtures.js";
 import { discoveryOptions, sandboxRuntime, timed, within } from "../support/faults-fixtures.js";
 
@@ -25,11 +25,10 @@ const STATIC = [{ id: "static-model" }];
 let box: Sandbox;
 let home: TempHome;
 /** With a static list in the preset, and without one. */
-let withStatic: PresetRuntime;
-let noStatic: PresetRuntime;
+let withStatic: Tenant;
+let noStatic: Tenant;
 
-const cacheOf = (rt: PresetRuntime) =>
-  new ModelCache(rt.paths.cacheDir, rt.preset.id, rt.preset.provider.baseURL);
+const cacheOf = (rt: Tenant) => new ModelCache(rt.paths.cacheDir, rt.preset.id, rt.preset.provider.baseURL);
 
 async function loggedInRuntimes(sandbox: Sandbox, folder: TempHome) {
   const a = await sandboxRuntime(sandbox, folder, {
@@ -53,7 +52,7 @@ afterAll(async () => {
 });
 
 /** A good list from the gateway, written to the cache; returns the cache file's bytes and mtime. */
-async function goodCache(rt: PresetRuntime, sandbox: Sandbox) {
+async function goodCache(rt: Tenant, sandbox: Sandbox) {
   sandbox.gateway.setFault(null);
   const listing = await listModels(rt, { refresh: true });
   expect(listing.source).toBe("gateway");
@@ -114,8 +113,8 @@ async function checkFault(sandbox: Sandbox, apply: () => void | Promise<void>, p
 
 let faultBox: Sandbox | undefined;
 let faultHome: TempHome | undefined;
-let faultA: PresetRuntime;
-let faultB: PresetRuntime;
+let faultA: Tenant;
+let faultB: Tenant;
 afterAll(async () => {
   await faultBox?.close();
   faultHome?.cleanup();

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { resolveRuntimes } from "../../src/runtime/resolve-runtimes.js";
 import type { TestIdp } from "../../src/sandbox/idp.js";
+import { resolveTenants } from "../../src/tenant/resolve-tenants.js";
 import { quickLogin, rejection, startTestIdp, type TempHome, tempHome } from "../support/engine-fixtures.js";
 
 let idp: TestIdp;
@@ -21,7 +21,7 @@ const runtimeFor = async (baseURL: string) => {
     OKTA_CLIENT_ID: idp.clientId,
     HAIILO_AI_BASE_URL: baseURL,
   };
-  const { primary } = await resolveRuntimes({ cwd: home.dir }, { env });
+  const { primary } = await resolveTenants({ cwd: home.dir }, { env });
   if (!primary) throw new Error("haiilo did not resolve");
   return primary;
 };

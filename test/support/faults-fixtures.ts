@@ -1,13 +1,13 @@
 /**
- * Helpers for the fault suite (test/faults): a PresetRuntime wired to a sandbox the way the plugin and
+ * Helpers for the fault suite (test/faults): a Tenant wired to a sandbox the way the plugin and
  * the CLI wire it, a bounded wait for a condition signalled by an event, and a timer for "how long
  * did the user wait". Everything else comes from engine-fixtures.ts, engine-build.ts and
  * child-processes.ts.
  */
 import { fileURLToPath, pathToFileURL } from "node:url";
-import type { PresetRuntime, RuntimeOptions } from "../../src/runtime/preset-runtime.js";
-import { resolveRuntimes } from "../../src/runtime/resolve-runtimes.js";
 import type { Sandbox } from "../../src/sandbox/sandbox.js";
+import { resolveTenants } from "../../src/tenant/resolve-tenants.js";
+import type { Tenant, TenantOptions } from "../../src/tenant/tenant.js";
 import type { TempHome } from "./engine-fixtures.js";
 
 /** The worker scripts of the fault suite (plain .mjs: child processes run them with plain node). */
@@ -30,10 +30,10 @@ export function sandboxEnv(box: Sandbox, home: TempHome): Record<string, string>
 export async function sandboxRuntime(
   box: Sandbox,
   home: TempHome,
-  options: { pluginOptions?: unknown; runtime?: RuntimeOptions } = {},
-): Promise<PresetRuntime> {
+  options: { pluginOptions?: unknown; runtime?: TenantOptions } = {},
+): Promise<Tenant> {
   const env = sandboxEnv(box, home);
-  const { primary, issues } = await resolveRuntimes(
+  const { primary, issues } = await resolveTenants(
     { cwd: home.dir, configFiles: false, env, pluginOptions: options.pluginOptions },
     { env, ...options.runtime },
   );

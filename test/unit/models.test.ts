@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { globToRegExp } from "../../src/core/models/glob.js";
 import { mergeDetails, parseModelInfo, parseModelList } from "../../src/core/models/parse.js";
-import { applyRules, filterModels, toOpencodeModels } from "../../src/core/models/settings.js";
+import { applyModelSettings, applyRules, filterModels } from "../../src/core/models/settings.js";
 
 describe("model list shapes", () => {
   it("reads OpenAI's list", () => {
@@ -103,7 +103,7 @@ describe("preset model settings", () => {
     });
   });
   it("maps discovered metadata to OpenCode fields and lets the preset override it", () => {
-    const out = toOpencodeModels(
+    const out = applyModelSettings(
       [{ id: "m", context: 1000, output: 100, vision: true, toolCall: false, cost: { input: 1, output: 2 } }],
       {
         allow: [],

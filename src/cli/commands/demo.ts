@@ -2,11 +2,13 @@ import { mkdtemp, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { authorizedFetch, type Credential } from "../../core/authorized-fetch.js";
+import { MODEL_DISCOVERY } from "../../core/defaults.js";
 import { joinUrl } from "../../core/models/fetch-models.js";
-import { pollDeviceToken, startDeviceAuthorization } from "../../core/oauth/device.js";
-import { decodeJwtClaims } from "../../core/oauth/tokens.js";
-import { listModels } from "../../runtime/model-discovery.js";
-import { resolveRuntimes } from "../../runtime/resolve-runtimes.js";
+import { checkApiKey } from "../../tenant/api-key.js";
+import { storedApiKey } from "../../tenant/credentials.js";
+import { login } from "../../tenant/login.js";
+import { listModels } from "../../tenant/model-listing.js";
+import { resolveTenants } from "../../tenant/resolve-tenants.js";
 import type { Command } from "../command.js";
 import { say } from "../io.js";
 import { loadSandbox } from "./sandbox-loader.js";
@@ -51,52 +53,55 @@ export const demo: Command = {
           .join("\n"),
       );
 
-      const { primary: rt } = await resolveRuntimes({ cwd: home }, { env });
-      if (!rt) throw new Error("the haiilo preset did not resolve");
-      const settings = rt.requireOidc();
+      const { primary: tenant } = await resolveTenants({ cwd: home }, { env });
+      if (!tenant) throw new Error("the haiilo preset did not resolve");
 
       step(
         2,
-        `Device login to ${rt.preset.name} (preset ${rt.preset.id}, provider ${rt.preset.provider.id})`,
+        `Device login to ${tenant.preset.name} (preset ${tenant.preset.id}, provider ${tenant.preset.provider.id})`,
       );
-      const auth = await startDeviceAuthorization(settings);
-      const url = auth.verificationUriComplete ?? auth.verificationUri;
-      say(`To log in, open this URL in a browser:\n\n    ${url}\n\nand confirm the code:  ${auth.userCode}`);
       const started = Date.now();
-      if (ctx.values["auto-approve"]) {
-        say("(--auto-approve: approving as alice through the IdP's own pages)");
-        void approveDevice(url, { login: "alice" }).catch((error) =>
-          say(`auto-approve failed: ${(error as Error).message}`),
-        );
-      } else {
-        say(`Waiting for approval (log in as "alice", any password)…`);
-      }
-      const tokens = await pollDeviceToken(settings, auth);
-      await rt.session().save(tokens);
-      const claims = decodeJwtClaims(tokens.accessToken) ?? {};
-      const mode = ((await stat(rt.paths.tokenFile)).mode & 0o777).toString(8);
-      const dirMode = ((await stat(rt.paths.authDir)).mode & 0o777).toString(8);
+      const done = await login(tenant, "device", {
+        show: (prompt) =>
+          say(
+            `To log in, open this URL in a browser:\n\n    ${prompt.url}\n\nand confirm the code:  ${prompt.userCode}`,
+          ),
+        openBrowser: async (url) => {
+          if (!ctx.values["auto-approve"]) return false;
+          say("(--auto-approve: approving as alice through the IdP's own pages)");
+          void approveDevice(url, { login: "alice" }).catch((error) =>
+            say(`auto-approve failed: ${(error as Error).message}`),
+          );
+          return true;
+        },
+        waiting: () => {
+          if (!ctx.values["auto-approve"]) say(`Waiting for approval (log in as "alice", any password)…`);
+        },
+      });
+      const claims = done.accessClaims;
+      const mode = ((await stat(tenant.paths.tokenFile)).mode & 0o777).toString(8);
+      const dirMode = ((await stat(tenant.paths.authDir)).mode & 0o777).toString(8);
       say(
-        `Logged in as ${String(decodeJwtClaims(tokens.idToken)?.email ?? claims.sub)} after ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+        `Logged in as ${done.email ?? done.subject} after ${((Date.now() - started) / 1000).toFixed(1)} s.`,
       );
       say(
-        `Access token: JWT for aud=${String(claims.aud)} scope="${String(claims.scope)}", expires ${new Date(tokens.expiresAt).toISOString()}; refresh token: ${tokens.refreshToken ? "yes" : "no"}.`,
+        `Access token: JWT for aud=${String(claims.aud)} scope="${String(claims.scope)}", expires ${new Date(done.expiresAt).toISOString()}; refresh token: ${done.refreshable ? "yes" : "no"}.`,
       );
-      say(`Stored in ${rt.paths.tokenFile} (mode ${mode}, folder mode ${dirMode}).`);
+      say(`Stored in ${done.storedIn} (mode ${mode}, folder mode ${dirMode}).`);
 
       step(3, "Models discovered from the gateway, with the preset's model settings applied");
-      const listing = await listModels(rt, { refresh: true, timeoutMs: 5000 });
+      const listing = await listModels(tenant, { refresh: true, timeoutMs: MODEL_DISCOVERY.demoTimeoutMs });
       for (const [id, m] of Object.entries(listing.models)) {
         const limit = m.limit ? `context ${m.limit.context}, output ${m.limit.output}` : "no limits known";
         say(
-          `  ${rt.preset.provider.id}/${id.padEnd(16)} "${m.name}"  ${limit}${m.tool_call ? ", tools" : ""}${m.reasoning ? ", reasoning" : ""}${m.attachment ? ", attachments" : ""}`,
+          `  ${tenant.preset.provider.id}/${id.padEnd(16)} "${m.name}"  ${limit}${m.tool_call ? ", tools" : ""}${m.reasoning ? ", reasoning" : ""}${m.attachment ? ", attachments" : ""}`,
         );
       }
 
       const model = Object.keys(listing.models)[0] ?? "gpt-4o-mini";
       const chat = async (credential: () => Promise<Credential>) => {
-        const send = authorizedFetch({ credential, authHeaders: [rt.preset.auth.apiKey.header] });
-        const response = await send(joinUrl(rt.preset.provider.baseURL, "/chat/completions"), {
+        const send = authorizedFetch({ credential, authHeaders: [tenant.preset.auth.apiKey.header] });
+        const response = await send(joinUrl(tenant.preset.provider.baseURL, "/chat/completions"), {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ model, messages: [{ role: "user", content: "Hello!" }] }),
@@ -106,13 +111,15 @@ export const demo: Command = {
       };
 
       step(4, `Chat completion with the Bearer token (model ${model})`);
-      say(`  ${await chat(async () => ({ kind: "bearer", token: await rt.session().getAccessToken() }))}`);
+      say(
+        `  ${await chat(async () => ({ kind: "bearer", token: await tenant.session().getAccessToken() }))}`,
+      );
       say(`  gateway: ${gatewayLog.at(-1) ?? "(no log line)"}`);
 
-      step(5, `Chat completion with an API key (header ${rt.preset.auth.apiKey.header})`);
-      rt.checkApiKey(box.apiKey);
-      await rt.store.setApiKey(rt.preset.id, box.apiKey);
-      say(`  ${await chat(async () => (await rt.apiKeyCredential()) as Credential)}`);
+      step(5, `Chat completion with an API key (header ${tenant.preset.auth.apiKey.header})`);
+      checkApiKey(tenant.preset, box.apiKey);
+      await tenant.store.setApiKey(tenant.preset.id, box.apiKey);
+      say(`  ${await chat(async () => (await storedApiKey(tenant)) as Credential)}`);
       say(`  gateway: ${gatewayLog.at(-1) ?? "(no log line)"}`);
 
       step(6, "OpenCode against the sandbox");
@@ -127,7 +134,7 @@ export const demo: Command = {
       );
 
       step(7, "Logout");
-      const out = await rt.session().logout();
+      const out = await tenant.session().logout();
       say(
         `  ${out.revoked ? "Tokens revoked at the IdP and deleted" : `Tokens deleted (${out.note})`}; revocation calls seen by the IdP: ${box.idp.counts.revocation}.`,
       );

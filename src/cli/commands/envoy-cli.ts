@@ -3,7 +3,7 @@ import { ErrorCode, OidcError } from "../../core/errors.js";
 import { globalConfigDir } from "../../presets/config-files.js";
 import { type Command, PRESET_OPTION } from "../command.js";
 import { out } from "../io.js";
-import { presetRuntime } from "../runtime.js";
+import { tenantFor } from "../tenant.js";
 import { envoyCommand } from "./envoy.js";
 
 export const envoy: Command = {
@@ -26,7 +26,7 @@ export const envoy: Command = {
     },
   },
   async run(ctx) {
-    const rt = await presetRuntime(ctx);
+    const tenant = await tenantFor(ctx);
     const format = ctx.values.format;
     if (format !== "gateway" && format !== "raw") {
       throw new OidcError(ErrorCode.USAGE, `--format must be gateway or raw, not ${String(format)}.`);
@@ -34,7 +34,7 @@ export const envoy: Command = {
     const str = (v: unknown) => (typeof v === "string" ? v : undefined);
     out(
       await envoyCommand({
-        preset: rt.preset,
+        preset: tenant.preset,
         format,
         target: str(ctx.values.target),
         namespace: str(ctx.values.namespace),

@@ -1,13 +1,19 @@
 import { readFileSync } from "node:fs";
 import { ErrorCode, OidcError } from "../../core/errors.js";
-import { pollDeviceToken, startDeviceAuthorization } from "../../core/oauth/device.js";
-import { decodeJwtClaims } from "../../core/oauth/tokens.js";
-import { STORE_MARKER } from "../../opencode/constants.js";
-import { openBrowser } from "../../runtime/browser.js";
-import { registerWithOpencode } from "../../store/opencode-auth.js";
+import { registerLogin } from "../../opencode/auth-file.js";
+import { openBrowser } from "../../platform/browser.js";
+import { checkApiKey } from "../../tenant/api-key.js";
+import { type LoginPrompt, minutesLeft, login as runLogin } from "../../tenant/login.js";
 import { type Command, PRESET_OPTION } from "../command.js";
 import { say } from "../io.js";
-import { presetRuntime } from "../runtime.js";
+import { tenantFor } from "../tenant.js";
+
+/** The login prompt on stderr, as a person reads it. */
+export function showPrompt(name: string, prompt: LoginPrompt): void {
+  say(
+    `To log in to ${name}, open this URL in a browser:\n\n    ${prompt.url}\n\nand confirm the code:  ${prompt.userCode}\n\nThe code is valid for ${minutesLeft(prompt.expiresAt)} minutes.`,
+  );
+}
 
 export const login: Command = {
   name: "login",
@@ -24,63 +30,48 @@ export const login: Command = {
     "api-key": { type: "boolean", description: "Store an API key read from stdin instead of a device login" },
   },
   async run(ctx) {
-    const rt = await presetRuntime(ctx);
-    const { deviceFlow, apiKey } = rt.preset.auth;
-    if (ctx.values["api-key"] ? !apiKey.enabled : !deviceFlow.enabled) {
-      throw new OidcError(
-        ErrorCode.USAGE,
-        `Preset "${rt.preset.id}" does not offer ${ctx.values["api-key"] ? "API keys" : "the device login"}.`,
-        {
-          hint: ctx.values["api-key"]
-            ? "Log in without --api-key."
-            : "Use --api-key (reads the key from stdin).",
-        },
-      );
-    }
+    const tenant = await tenantFor(ctx);
+    const { preset } = tenant;
     if (ctx.values["api-key"]) {
+      if (!preset.auth.apiKey.enabled) {
+        throw new OidcError(ErrorCode.USAGE, `Preset "${preset.id}" does not offer API keys.`, {
+          hint: "Log in without --api-key.",
+        });
+      }
       const key = readFileSync(0, "utf8").trim();
-      rt.checkApiKey(key);
-      await rt.store.setApiKey(rt.preset.id, key);
-      await registerWithOpencode(rt.paths.opencodeAuthFile, rt.preset.provider.id, {
-        type: "api",
-        key: STORE_MARKER,
-      }).catch(() => false);
-      say(`API key stored for ${rt.preset.name} in ${rt.paths.tokenFile} (mode 0600).`);
+      checkApiKey(preset, key);
+      await tenant.store.setApiKey(preset.id, key);
+      await registerLogin(ctx.env, preset.provider.id, "api");
+      say(`API key stored for ${preset.name} in ${tenant.paths.tokenFile} (mode 0600).`);
       return 0;
     }
-    const settings = rt.requireOidc();
-    await rt.store.checkWritable();
     const controller = new AbortController();
     const onSignal = () => controller.abort();
     process.once("SIGINT", onSignal);
     try {
-      const auth = await startDeviceAuthorization(settings, { fetch: rt.fetch, signal: controller.signal });
-      const url = auth.verificationUriComplete ?? auth.verificationUri;
-      const minutes = Math.max(1, Math.round((auth.expiresAt - Date.now()) / 60_000));
-      say(
-        `To log in to ${rt.preset.name}, open this URL in a browser:\n\n    ${url}\n\nand confirm the code:  ${auth.userCode}\n\nThe code is valid for ${minutes} minutes.`,
+      const done = await runLogin(
+        tenant,
+        "device",
+        {
+          show: (prompt) => showPrompt(preset.name, prompt),
+          openBrowser: async (url) => {
+            if (ctx.values.browser !== false && (await openBrowser(url, ctx.env)))
+              say("(Opened your browser.)");
+            return true;
+          },
+          waiting: () => say("Waiting for approval…"),
+        },
+        { signal: controller.signal },
       );
-      if (ctx.values.browser !== false && (await openBrowser(url, ctx.env))) say("(Opened your browser.)");
-      say("Waiting for approval…");
-      const tokens = await pollDeviceToken(settings, auth, { fetch: rt.fetch, signal: controller.signal });
-      await rt.session().save(tokens);
-      await registerWithOpencode(rt.paths.opencodeAuthFile, rt.preset.provider.id, {
-        type: "oauth",
-        refresh: STORE_MARKER,
-        access: STORE_MARKER,
-        expires: tokens.expiresAt,
-      }).catch(() => false);
-      const claims = decodeJwtClaims(tokens.idToken) ?? decodeJwtClaims(tokens.accessToken) ?? {};
-      const who = (claims.email as string | undefined) ?? (claims.sub as string | undefined) ?? "you";
-      say(`Logged in to ${rt.preset.name} as ${who}. Tokens stored in ${rt.paths.tokenFile} (mode 0600).`);
-      if (!tokens.refreshToken)
+      await registerLogin(ctx.env, preset.provider.id, "oauth", done.expiresAt);
+      say(
+        `Logged in to ${preset.name} as ${done.email ?? done.subject ?? "you"}. Tokens stored in ${done.storedIn} (mode 0600).`,
+      );
+      if (!done.refreshable)
         say(
           "note: the identity provider issued no refresh token; you will need to log in again when the access token expires.",
         );
       return 0;
-    } catch (error) {
-      if (controller.signal.aborted) throw new OidcError(ErrorCode.ABORTED, "Login cancelled.");
-      throw error;
     } finally {
       process.off("SIGINT", onSignal);
     }

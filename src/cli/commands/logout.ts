@@ -1,8 +1,7 @@
-import { STORE_MARKER } from "../../opencode/constants.js";
-import { unregisterFromOpencode } from "../../store/opencode-auth.js";
+import { unregisterLogin } from "../../opencode/auth-file.js";
 import { type Command, PRESET_OPTION } from "../command.js";
 import { say } from "../io.js";
-import { presetRuntime } from "../runtime.js";
+import { tenantFor } from "../tenant.js";
 
 export const logout: Command = {
   name: "logout",
@@ -11,17 +10,15 @@ export const logout: Command = {
     "Revoke the tokens at the identity provider (where it supports RFC 7009), delete them and any stored API key.",
   options: { ...PRESET_OPTION },
   async run(ctx) {
-    const rt = await presetRuntime(ctx);
-    const result = rt.oidc
-      ? await rt.session().logout()
+    const tenant = await tenantFor(ctx);
+    const result = tenant.oidc
+      ? await tenant.session().logout()
       : { hadSession: false, revoked: false, note: "no issuer configured" };
-    const hadKey = (await rt.store.getApiKey(rt.preset.id)) !== undefined;
-    if (hadKey) await rt.store.setApiKey(rt.preset.id, null);
-    await unregisterFromOpencode(rt.paths.opencodeAuthFile, rt.preset.provider.id, STORE_MARKER).catch(
-      () => false,
-    );
+    const hadKey = (await tenant.store.getApiKey(tenant.preset.id)) !== undefined;
+    if (hadKey) await tenant.store.setApiKey(tenant.preset.id, null);
+    await unregisterLogin(ctx.env, tenant.preset.provider.id);
     if (!result.hadSession && !hadKey) {
-      say(`Not logged in to ${rt.preset.name}.`);
+      say(`Not logged in to ${tenant.preset.name}.`);
       return 0;
     }
     if (result.hadSession)

@@ -1,7 +1,8 @@
-import { listModels } from "../../runtime/model-discovery.js";
+import { MODEL_DISCOVERY } from "../../core/defaults.js";
+import { listModels } from "../../tenant/model-listing.js";
 import { type Command, PRESET_OPTION } from "../command.js";
 import { json, out, say } from "../io.js";
-import { presetRuntime } from "../runtime.js";
+import { tenantFor } from "../tenant.js";
 
 export const models: Command = {
   name: "models",
@@ -17,8 +18,11 @@ export const models: Command = {
     },
   },
   async run(ctx) {
-    const rt = await presetRuntime(ctx);
-    const listing = await listModels(rt, { refresh: !ctx.values.cached, timeoutMs: 15_000 });
+    const tenant = await tenantFor(ctx);
+    const listing = await listModels(tenant, {
+      refresh: !ctx.values.cached,
+      timeoutMs: MODEL_DISCOVERY.cliTimeoutMs,
+    });
     if (listing.problem) say(`warning: ${listing.problem}`);
     if (listing.source !== "gateway")
       say(
@@ -33,7 +37,7 @@ export const models: Command = {
       const caps = [m.tool_call && "tools", m.reasoning && "reasoning", m.attachment && "attachments"]
         .filter(Boolean)
         .join(",");
-      return `${rt.preset.provider.id}/${id}\t${m.name}\t${limit}\t${caps}`;
+      return `${tenant.preset.provider.id}/${id}\t${m.name}\t${limit}\t${caps}`;
     });
     if (rows.length > 0) out(rows.join("\n"));
     return rows.length > 0 || listing.source === "gateway" ? 0 : 1;

@@ -1,7 +1,7 @@
 import { decodeJwtClaims } from "../../core/oauth/tokens.js";
 import { type Command, PRESET_OPTION } from "../command.js";
 import { json, out } from "../io.js";
-import { presetRuntime } from "../runtime.js";
+import { tenantFor } from "../tenant.js";
 
 export const status: Command = {
   name: "status",
@@ -10,14 +10,14 @@ export const status: Command = {
     "Show whether you are logged in: subject, email, expiry, scopes and where the tokens are stored. Never prints a secret.",
   options: { ...PRESET_OPTION, json: { type: "boolean", description: "Print JSON" } },
   async run(ctx) {
-    const rt = await presetRuntime(ctx);
-    const tokens = rt.oidc ? await rt.store.read(rt.sessionKey) : undefined;
+    const tenant = await tenantFor(ctx);
+    const tokens = tenant.oidc ? await tenant.store.read(tenant.sessionKey) : undefined;
     const claims = decodeJwtClaims(tokens?.idToken) ?? decodeJwtClaims(tokens?.accessToken) ?? {};
     const report = {
-      preset: rt.preset.id,
-      provider: rt.preset.provider.id,
-      issuer: rt.preset.oidc.issuer,
-      clientId: rt.preset.oidc.clientId,
+      preset: tenant.preset.id,
+      provider: tenant.preset.provider.id,
+      issuer: tenant.preset.oidc.issuer,
+      clientId: tenant.preset.oidc.clientId,
       loggedIn: tokens !== undefined,
       subject: (claims.sub as string | undefined) ?? null,
       email: (claims.email as string | undefined) ?? null,
@@ -25,15 +25,17 @@ export const status: Command = {
       expired: tokens ? tokens.expiresAt <= Date.now() : null,
       refreshable: tokens ? tokens.refreshToken !== undefined : null,
       scopes: tokens?.scope?.split(" ").filter(Boolean) ?? null,
-      apiKeyStored: (await rt.store.getApiKey(rt.preset.id)) !== undefined,
-      store: rt.paths.tokenFile,
-      missing: rt.resolved.missing.map((m) => m.pointer),
+      apiKeyStored: (await tenant.store.getApiKey(tenant.preset.id)) !== undefined,
+      store: tenant.paths.tokenFile,
+      missing: tenant.resolved.missing.map((m) => m.pointer),
     };
     if (ctx.values.json) {
       json(report);
       return 0;
     }
-    const lines = [`Preset:    ${rt.preset.name} (${rt.preset.id}) → provider ${rt.preset.provider.id}`];
+    const lines = [
+      `Preset:    ${tenant.preset.name} (${tenant.preset.id}) → provider ${tenant.preset.provider.id}`,
+    ];
     if (report.missing.length > 0)
       lines.push(
         `Missing:   ${report.missing.join(", ")} (run \`opencode-oidc login\` to see how to supply them)`,

@@ -1,6 +1,6 @@
 import { type Command, PRESET_OPTION } from "../command.js";
 import { out } from "../io.js";
-import { presetRuntime } from "../runtime.js";
+import { tenantFor } from "../tenant.js";
 
 export const token: Command = {
   name: "token",
@@ -9,8 +9,8 @@ export const token: Command = {
     'Print a valid access token (refreshed if needed) on stdout and nothing else, for `curl -H "Authorization: Bearer $(opencode-oidc token)"`.',
   options: { ...PRESET_OPTION },
   async run(ctx) {
-    const rt = await presetRuntime(ctx);
-    out(await rt.session().getAccessToken());
+    const tenant = await tenantFor(ctx);
+    out(await tenant.session().getAccessToken());
     return 0;
   },
 };

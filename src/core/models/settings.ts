@@ -1,5 +1,5 @@
 import { globToRegExp, matchesAny } from "./glob.js";
-import type { DiscoveredModel, ModelRule, OpencodeModel } from "./types.js";
+import type { DiscoveredModel, ModelRule, ModelSpec } from "./types.js";
 
 export interface ModelSettings {
   allow: readonly string[];
@@ -18,9 +18,9 @@ export function filterModels<T extends { id: string }>(
   );
 }
 
-/** What the gateway said, in OpenCode's terms. */
-export function fromDiscovered(model: DiscoveredModel): OpencodeModel {
-  const out: OpencodeModel = { name: model.id };
+/** What the gateway said, in the preset's model vocabulary. */
+export function fromDiscovered(model: DiscoveredModel): ModelSpec {
+  const out: ModelSpec = { name: model.id };
   if (model.context || model.output) out.limit = { context: model.context ?? 0, output: model.output ?? 0 };
   if (model.toolCall !== undefined) out.tool_call = model.toolCall;
   if (model.reasoning !== undefined) out.reasoning = model.reasoning;
@@ -38,8 +38,8 @@ export function fromDiscovered(model: DiscoveredModel): OpencodeModel {
 }
 
 /** Applies every rule whose `match` (exact id or glob) fits, in order; later rules win field by field. */
-export function applyRules(id: string, base: OpencodeModel, rules: readonly ModelRule[]): OpencodeModel {
-  const model: OpencodeModel = structuredClone(base);
+export function applyRules(id: string, base: ModelSpec, rules: readonly ModelRule[]): ModelSpec {
+  const model: ModelSpec = structuredClone(base);
   for (const rule of rules) {
     if (rule.match !== id && !globToRegExp(rule.match).test(id)) continue;
     if (rule.name !== undefined) model.name = rule.name;
@@ -56,11 +56,11 @@ export function applyRules(id: string, base: OpencodeModel, rules: readonly Mode
 }
 
 /** Discovered models → OpenCode's `models` map, filtered and with the preset's settings applied. */
-export function toOpencodeModels(
+export function applyModelSettings(
   models: readonly DiscoveredModel[],
   settings: ModelSettings,
-): Record<string, OpencodeModel> {
-  const out: Record<string, OpencodeModel> = {};
+): Record<string, ModelSpec> {
+  const out: Record<string, ModelSpec> = {};
   for (const model of filterModels(models, settings))
     out[model.id] = applyRules(model.id, fromDiscovered(model), settings.rules);
   return out;

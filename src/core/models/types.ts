@@ -13,8 +13,11 @@ export interface DiscoveredModel {
 
 export type Modality = "text" | "image" | "audio" | "video" | "pdf";
 
-/** A model as OpenCode's config describes it (`provider.<id>.models.<model id>`). */
-export interface OpencodeModel {
+/**
+ * One model with the preset's settings applied, in the preset schema's vocabulary (the fields a
+ * `models` rule sets). Host-neutral: the OpenCode adapter maps it to OpenCode's model config.
+ */
+export interface ModelSpec {
   name: string;
   limit?: { context: number; output: number };
   tool_call?: boolean;

@@ -1,4 +1,5 @@
 import * as oauth from "oauth4webapi";
+import { IDP_TIMEOUT_MS } from "../defaults.js";
 import { ErrorCode, OidcError } from "../errors.js";
 import { assertSecureUrl, isInsecureLoopback } from "../loopback.js";
 import type { FetchLike } from "../ports.js";
@@ -19,14 +20,12 @@ export interface RequestContext {
   timeoutMs?: number;
 }
 
-export const DEFAULT_IDP_TIMEOUT_MS = 10_000;
-
 /** Options oauth4webapi needs for one request: custom fetch, signal, and http only for loopback. */
 export function requestOptions(
   url: string,
   ctx: RequestContext,
 ): oauth.HttpRequestOptions<"GET" | "POST", URLSearchParams> {
-  const timeout = AbortSignal.timeout(ctx.timeoutMs ?? DEFAULT_IDP_TIMEOUT_MS);
+  const timeout = AbortSignal.timeout(ctx.timeoutMs ?? IDP_TIMEOUT_MS);
   const signal = ctx.signal ? AbortSignal.any([ctx.signal, timeout]) : timeout;
   const options: Record<string | symbol, unknown> = { signal };
   if (ctx.fetch) {

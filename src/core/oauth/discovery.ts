@@ -1,10 +1,10 @@
 import * as oauth from "oauth4webapi";
+import { DISCOVERY_CACHE_MS as CACHE_MS } from "../defaults.js";
 import { ErrorCode, OidcError } from "../errors.js";
 import { checkIssuer, type OidcSettings, type RequestContext, requestOptions, toIdpError } from "./client.js";
 
 const cache = new Map<string, { at: number; as: oauth.AuthorizationServer }>();
 const inflight = new Map<string, Promise<oauth.AuthorizationServer>>();
-const CACHE_MS = 60 * 60 * 1000;
 
 /**
  * The issuer's metadata (OIDC discovery), cached in memory per process, with the preset's explicit

@@ -1,6 +1,5 @@
 import * as oauth from "oauth4webapi";
 import { ErrorCode, OidcError } from "../errors.js";
-import { loginAgainHint } from "../hints.js";
 import { type Clock, systemClock, type TokenSet } from "../ports.js";
 import {
   audienceParameters,
@@ -26,8 +25,8 @@ export async function refreshTokens(
   if (!current.refreshToken) {
     throw new OidcError(
       ErrorCode.SESSION_ENDED,
-      "The login has expired and the identity provider gave no refresh token.",
-      { hint: loginAgainHint() },
+      `The login to ${settings.issuer} has expired and the identity provider gave no refresh token.`,
+      { hint: "Log in again." },
     );
   }
   const as = await discover(settings, ctx);
@@ -48,11 +47,8 @@ export async function refreshTokens(
     if (error instanceof oauth.ResponseBodyError && error.error === "invalid_grant") {
       throw new OidcError(
         ErrorCode.SESSION_ENDED,
-        "The login has ended: the identity provider no longer accepts its refresh token.",
-        {
-          hint: loginAgainHint(),
-          cause: error,
-        },
+        `The login has ended: the identity provider ${settings.issuer} no longer accepts its refresh token.`,
+        { hint: "Log in again.", cause: error },
       );
     }
     throw toIdpError(error, "Refreshing the access token", ctx.signal);

@@ -1,4 +1,5 @@
 import type * as oauth from "oauth4webapi";
+import { DEFAULT_TOKEN_LIFETIME_S as DEFAULT_LIFETIME_S } from "../defaults.js";
 import type { TokenSet } from "../ports.js";
 import { registerSecret } from "../redact.js";
 
@@ -13,8 +14,6 @@ export function decodeJwtClaims(token: string | undefined): Record<string, unkno
     return undefined;
   }
 }
-
-const DEFAULT_LIFETIME_S = 3600;
 
 /** A token endpoint answer as a TokenSet. A missing refresh token keeps the previous one (no rotation). */
 export function toTokenSet(

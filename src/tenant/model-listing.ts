@@ -1,15 +1,17 @@
 import { credentialHeaders } from "../core/authorized-fetch.js";
-import { describeError } from "../core/errors.js";
+import { MODEL_DISCOVERY } from "../core/defaults.js";
+import { describeError, ErrorCode, OidcError } from "../core/errors.js";
 import { fetchModels } from "../core/models/fetch-models.js";
-import { toOpencodeModels } from "../core/models/settings.js";
-import type { DiscoveredModel, OpencodeModel } from "../core/models/types.js";
+import { applyModelSettings } from "../core/models/settings.js";
+import type { DiscoveredModel, ModelSpec } from "../core/models/types.js";
 import { ModelCache } from "../store/model-cache.js";
-import type { PresetRuntime } from "./preset-runtime.js";
+import { chooseCredential } from "./credentials.js";
+import type { Tenant } from "./tenant.js";
 
 export type ModelSource = "cache" | "gateway" | "static" | "none";
 
 export interface ModelListing {
-  models: Record<string, OpencodeModel>;
+  models: Record<string, ModelSpec>;
   source: ModelSource;
   /** When the list was fetched from the gateway (epoch ms), for cache and gateway sources. */
   fetchedAt?: number;
@@ -28,17 +30,17 @@ export interface ListModelsOptions {
 }
 
 /**
- * Models for OpenCode without ever blocking it for long: a fresh cache answers at once; a stale
+ * The discovery policy: models without ever blocking the caller for long: a fresh cache answers at once; a stale
  * cache answers at once and refreshes in the background; with no cache the gateway is asked with a
  * bounded timeout; when that fails, the preset's static list.
  */
-export async function listModels(rt: PresetRuntime, options: ListModelsOptions = {}): Promise<ModelListing> {
-  const { discovery, models: rules } = rt.preset;
+export async function listModels(tenant: Tenant, options: ListModelsOptions = {}): Promise<ModelListing> {
+  const { discovery, models: rules } = tenant.preset;
   const settings = { allow: discovery.allow, deny: discovery.deny, rules };
-  const cache = new ModelCache(rt.paths.cacheDir, rt.preset.id, rt.preset.provider.baseURL);
+  const cache = new ModelCache(tenant.paths.cacheDir, tenant.preset.id, tenant.preset.provider.baseURL);
   const cached = cache.read();
   const now = options.now ?? Date.now();
-  const shape = (models: DiscoveredModel[]) => toOpencodeModels(models, settings);
+  const shape = (models: DiscoveredModel[]) => applyModelSettings(models, settings);
   if (cached && !options.refresh) {
     const fresh = now - cached.fetchedAt < discovery.cacheTtlSeconds * 1000;
     const listing: ModelListing = {
@@ -47,7 +49,11 @@ export async function listModels(rt: PresetRuntime, options: ListModelsOptions =
       fetchedAt: cached.fetchedAt,
     };
     if (!fresh) {
-      listing.refreshing = refreshCache(rt, cache, discovery.timeoutMs * 4).then(
+      listing.refreshing = refreshCache(
+        tenant,
+        cache,
+        discovery.timeoutMs * MODEL_DISCOVERY.backgroundTimeoutFactor,
+      ).then(
         () => undefined,
         () => undefined,
       );
@@ -55,11 +61,11 @@ export async function listModels(rt: PresetRuntime, options: ListModelsOptions =
     return listing;
   }
   try {
-    const models = await refreshCache(rt, cache, options.timeoutMs ?? discovery.timeoutMs);
+    const models = await refreshCache(tenant, cache, options.timeoutMs ?? discovery.timeoutMs);
     return { models: shape(models), source: "gateway", fetchedAt: now };
   } catch (error) {
     const problem = describeError(error).split("\n")[0];
-    rt.logger.log("warn", `model discovery failed: ${problem}`, { cached: cached !== undefined });
+    tenant.logger.log("warn", `model discovery failed: ${problem}`, { cached: cached !== undefined });
     if (cached)
       return { models: shape(cached.models), source: "cache", fetchedAt: cached.fetchedAt, problem };
     if (discovery.static.length > 0) return { models: shape(discovery.static), source: "static", problem };
@@ -68,23 +74,27 @@ export async function listModels(rt: PresetRuntime, options: ListModelsOptions =
 }
 
 async function refreshCache(
-  rt: PresetRuntime,
+  tenant: Tenant,
   cache: ModelCache,
   timeoutMs: number,
 ): Promise<DiscoveredModel[]> {
   const signal = AbortSignal.timeout(timeoutMs);
-  const credential = await rt.credential(signal);
-  if (!credential) throw new Error(`not logged in to ${rt.preset.name}`);
-  const { discovery, provider } = rt.preset;
+  const credential = await chooseCredential(tenant, signal);
+  if (!credential)
+    throw new OidcError(
+      ErrorCode.NOT_LOGGED_IN,
+      `Not logged in to ${tenant.preset.name}: no login and no API key.`,
+    );
+  const { discovery, provider } = tenant.preset;
   const models = await fetchModels({
     baseURL: provider.baseURL,
     path: discovery.path,
     metadataPath: discovery.metadataPath,
     headers: credentialHeaders(credential),
-    fetch: rt.fetch,
+    fetch: tenant.fetch,
     signal,
   });
   await cache.write(models);
-  rt.logger.log("info", "models discovered", { count: models.length, baseURL: provider.baseURL });
+  tenant.logger.log("info", "models discovered", { count: models.length, baseURL: provider.baseURL });
   return models;
 }

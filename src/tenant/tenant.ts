@@ -1,19 +1,22 @@
 import { join } from "node:path";
-import type { Credential } from "../core/authorized-fetch.js";
-import { ErrorCode, OidcError } from "../core/errors.js";
+import type { OidcError } from "../core/errors.js";
 import type { OidcSettings } from "../core/oauth/client.js";
 import type { Clock, FetchLike, Logger, LogLevel, SessionKey } from "../core/ports.js";
-import { registerSecret } from "../core/redact.js";
 import { type RetryPolicy, Session } from "../core/session.js";
 import { globalConfigDir } from "../presets/config-files.js";
 import { missingFieldsError } from "../presets/missing.js";
 import type { Preset, ResolvedPreset } from "../presets/types.js";
 import { fileLogger } from "../store/log-file.js";
-import { readOpencodeApiKey } from "../store/opencode-auth.js";
 import { type StorePaths, storePaths } from "../store/paths.js";
 import { FileTokenStore, type LockPolicy } from "../store/token-store.js";
 
-export interface RuntimeOptions {
+/**
+ * Where else an API key for this tenant may be found (after the token store): a host's own
+ * credential file, for example OpenCode's auth.json. Answers the key or undefined; never throws.
+ */
+export type ApiKeySource = (tenant: Tenant) => Promise<string | undefined>;
+
+export interface TenantOptions {
   env?: NodeJS.ProcessEnv;
   fetch?: FetchLike;
   clock?: Clock;
@@ -21,13 +24,17 @@ export interface RuntimeOptions {
   echo?: (level: LogLevel, line: string) => void;
   lock?: Partial<LockPolicy>;
   retry?: Partial<RetryPolicy>;
+  /** Extra places a host keeps API keys, asked in order after the token store. */
+  apiKeySources?: ApiKeySource[];
 }
 
 /**
- * Everything one preset needs at run time, wired once: the token store, the debug log, the session.
- * Shared by the OpenCode adapter and the CLI, so a login made in one is what the other sees.
+ * One tenant, wired once: its resolved preset, the token store, the debug log and the session of
+ * its login. The OpenCode adapter and the CLI build the same Tenant, so a login made in one is what
+ * the other sees. What to send (`credentials.ts`), which models (`model-listing.ts`) and how to log
+ * in (`login.ts`) are use cases over it.
  */
-export class PresetRuntime {
+export class Tenant {
   readonly preset: Preset;
   readonly paths: StorePaths;
   readonly store: FileTokenStore;
@@ -36,7 +43,7 @@ export class PresetRuntime {
 
   constructor(
     readonly resolved: ResolvedPreset,
-    readonly options: RuntimeOptions = {},
+    readonly options: TenantOptions = {},
   ) {
     this.preset = resolved.preset;
     this.paths = storePaths(options.env);
@@ -91,6 +98,7 @@ export class PresetRuntime {
       logger: this.logger,
       retry: this.options.retry,
       binding: this.binding,
+      tenantName: this.preset.name,
       describeBinding: (binding) => {
         const [gateway, endpoints] = (binding ?? "").split("\n");
         return `the gateway ${gateway}${endpoints && endpoints !== "{}" ? ` and the endpoints ${endpoints}` : ""}`;
@@ -99,41 +107,9 @@ export class PresetRuntime {
     return this.sessionInstance;
   }
 
-  /** Whether a device login is stored (reads the store). */
+  /** Whether a login is stored (reads the store). */
   async hasSession(): Promise<boolean> {
     if (!this.oidc) return false;
     return (await this.store.read(this.sessionKey)) !== undefined;
-  }
-
-  /** The API key stored by the CLI, else the one OpenCode stored for this provider. */
-  async apiKeyCredential(): Promise<Credential | undefined> {
-    const key =
-      (await this.store.getApiKey(this.preset.id)) ??
-      (await readOpencodeApiKey(this.paths.opencodeAuthFile, this.preset.provider.id, this.options.env));
-    if (!key) return undefined;
-    registerSecret(key);
-    return { kind: "api-key", header: this.preset.auth.apiKey.header, key };
-  }
-
-  /** The credential to use: the device login if there is one, else a stored API key. */
-  async credential(signal?: AbortSignal): Promise<Credential | undefined> {
-    if (await this.hasSession())
-      return { kind: "bearer", token: await this.session().getAccessToken({ signal }) };
-    return this.apiKeyCredential();
-  }
-
-  /** Checks an API key against the preset's pattern (the key itself never appears in the error). */
-  checkApiKey(key: string): void {
-    const { pattern, header } = this.preset.auth.apiKey;
-    registerSecret(key);
-    if (!key.trim() || !new RegExp(pattern).test(key.trim())) {
-      throw new OidcError(
-        ErrorCode.API_KEY_INVALID,
-        `That API key does not look right for ${this.preset.name}: keys must match ${pattern}.`,
-        {
-          hint: `It is sent in the ${header} header. Copy the whole key, without quotes or spaces.`,
-        },
-      );
-    }
   }
 }

@@ -1,6 +1,23 @@
+/**
+ * OpenCode's own credential file, auth.json: the one OpenCode file this package touches outside the
+ * plugin. A login records only a marker there (so OpenCode runs the plugin's loader), never a token.
+ * This module is a leaf: the CLI may import it (to tell OpenCode about a CLI login), nothing else of
+ * src/opencode.
+ */
 import { readFile } from "node:fs/promises";
-import { dirname } from "node:path";
-import { ensurePrivateDir, writePrivateFile } from "./private-files.js";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import { ensurePrivateDir, writePrivateFile } from "../store/private-files.js";
+import type { ApiKeySource } from "../tenant/tenant.js";
+
+/** What auth.json holds for a provider whose tokens live in the token store. */
+export const STORE_MARKER = "stored-by-opencode-oidc";
+
+/** `$XDG_DATA_HOME/opencode/auth.json`, as OpenCode finds it. */
+export function opencodeAuthFile(env: NodeJS.ProcessEnv = process.env): string {
+  const dataHome = env.XDG_DATA_HOME || join(env.HOME || homedir(), ".local", "share");
+  return join(dataHome, "opencode", "auth.json");
+}
 
 type AuthRecord =
   | { type: "oauth"; refresh: string; access: string; expires: number }
@@ -46,6 +63,29 @@ export async function unregisterFromOpencode(
   return true;
 }
 
+/** Records a CLI login (device or API key) so OpenCode runs the plugin's loader for it. */
+export function registerLogin(
+  env: NodeJS.ProcessEnv,
+  providerId: string,
+  kind: "oauth" | "api",
+  expires = 0,
+): Promise<boolean> {
+  const record: AuthRecord =
+    kind === "api"
+      ? { type: "api", key: STORE_MARKER }
+      : { type: "oauth", refresh: STORE_MARKER, access: STORE_MARKER, expires };
+  return registerWithOpencode(opencodeAuthFile(env), providerId, record).catch(() => false);
+}
+
+/** Removes a marker this package wrote for the provider. */
+export function unregisterLogin(env: NodeJS.ProcessEnv, providerId: string): Promise<boolean> {
+  return unregisterFromOpencode(opencodeAuthFile(env), providerId, STORE_MARKER).catch(() => false);
+}
+
+/** The API key OpenCode stored for a tenant's provider, as an `ApiKeySource` for `Tenant`. */
+export const opencodeApiKeySource: ApiKeySource = (tenant) =>
+  readOpencodeApiKey(opencodeAuthFile(tenant.options.env), tenant.preset.provider.id, tenant.options.env);
+
 /** The API key OpenCode stored for a provider (from OPENCODE_AUTH_CONTENT or auth.json), if any. */
 export async function readOpencodeApiKey(
   file: string,
@@ -63,5 +103,7 @@ export async function readOpencodeApiKey(
     data = await readAuth(file);
   }
   const entry = data?.[providerId] as { type?: string; key?: string } | undefined;
-  return entry?.type === "api" && typeof entry.key === "string" ? entry.key : undefined;
+  return entry?.type === "api" && typeof entry.key === "string" && entry.key !== STORE_MARKER
+    ? entry.key
+    : undefined;
 }

@@ -1,0 +1,30 @@
+import { ErrorCode, OidcError } from "../core/errors.js";
+import type { LogLevel } from "../core/ports.js";
+import { opencodeApiKeySource } from "../opencode/auth-file.js";
+import { presetInvalidError } from "../presets/issues.js";
+import { resolveTenants } from "../tenant/resolve-tenants.js";
+import type { Tenant } from "../tenant/tenant.js";
+import type { CommandContext } from "./command.js";
+import { say } from "./io.js";
+
+const echo = (level: LogLevel, line: string) => {
+  if (level === "warn" || level === "error") say(`warning: ${line.replace(/^\S+ \S+ /, "")}`);
+};
+
+/** The tenant of the preset named by `--preset` (or the default), with warnings echoed to stderr. */
+export async function tenantFor(ctx: CommandContext): Promise<Tenant> {
+  const { all, primary, issues } = await resolveTenants(
+    { cwd: ctx.cwd },
+    { env: ctx.env, echo, apiKeySources: [opencodeApiKeySource] },
+  );
+  // The CLI refuses to act on a configuration with any error (the plugin logs them and goes on).
+  if (issues.length > 0) throw presetInvalidError(issues);
+  const wanted = typeof ctx.values.preset === "string" ? ctx.values.preset : undefined;
+  const tenant = wanted ? all.find((t) => t.preset.id === wanted) : primary;
+  if (!tenant) {
+    throw new OidcError(ErrorCode.PRESET_NOT_FOUND, `Unknown preset "${wanted}".`, {
+      hint: `Known presets: ${all.map((t) => t.preset.id).join(", ") || "(none)"}. \`opencode-oidc presets list\` shows where each comes from.`,
+    });
+  }
+  return tenant;
+}

@@ -1,0 +1,68 @@
+/**
+ * Every timeout, limit, retry policy and TTL of the package, in one place. Nothing else declares a
+ * literal timeout: code imports from here, and the preset schema's defaults (`applyDefaults`) are
+ * read from `PRESET_DEFAULTS`. docs/architecture.md ("Defaults") explains each figure.
+ */
+
+/** Calls to the identity provider (discovery, device, token, revocation): one request's limit. */
+export const IDP_TIMEOUT_MS = 10_000;
+
+/** The issuer's discovery document is kept in memory this long per process. */
+export const DISCOVERY_CACHE_MS = 60 * 60 * 1000;
+
+/** Lifetime assumed when a token answer has neither `expires_in` nor a JWT `exp`. */
+export const DEFAULT_TOKEN_LIFETIME_S = 3600;
+
+/** Refresh-token grant retries (`Session`). */
+export const REFRESH_RETRY = {
+  /** Refresh attempts per refresh, the first included. */
+  attempts: 3,
+  baseDelayMs: 300,
+  maxDelayMs: 2000,
+  /** After a transient failure with a still-valid token, wait this long before trying again. */
+  cooldownMs: 30_000,
+  /** IdP timeout of the single attempt made while the current token still works. */
+  quickTimeoutMs: 3000,
+} as const;
+
+/** The token store's cross-process lock. A live holder touches it every staleMs/3. */
+export const STORE_LOCK = {
+  /** A lock older than this is taken over (its holder died). */
+  staleMs: 5_000,
+  /** How long to wait for the lock before LOCK_TIMEOUT. */
+  waitMs: 60_000,
+  /** The lock is touched at least this often. */
+  minUpdateMs: 1000,
+} as const;
+
+/** Model discovery. */
+export const MODEL_DISCOVERY = {
+  /** A background refresh of a stale cache may take this many times the preset's timeout. */
+  backgroundTimeoutFactor: 4,
+  /** The smallest wait left for the gateway at OpenCode's startup. */
+  minStartupBudgetMs: 100,
+  /** `opencode-oidc models` waits this long for the gateway. */
+  cliTimeoutMs: 15_000,
+  /** The demo's wait for the gateway. */
+  demoTimeoutMs: 5000,
+} as const;
+
+/** Fetching an issuer's metadata for `opencode-oidc envoy`. */
+export const ENVOY_DISCOVERY_TIMEOUT_MS = 5000;
+
+/** Defaults of the preset schema's optional fields. */
+export const PRESET_DEFAULTS = {
+  providerNpm: "@ai-sdk/openai-compatible",
+  scopes: ["openid", "profile", "email", "offline_access"],
+  audienceParam: "none",
+  refreshSkewSeconds: 300,
+  deviceFlowLabel: "Okta Device Flow",
+  apiKeyLabel: "Manual API Key",
+  apiKeyHeader: "x-api-key",
+  apiKeyPattern: "^sk-",
+  discoveryPath: "/models",
+  metadataPath: "/model/info",
+  discoveryTimeoutMs: 1500,
+  cacheTtlSeconds: 3600,
+  logMaxBytes: 1_048_576,
+} as const;

@@ -1,0 +1,15 @@
+import { isOidcError, LOGIN_NEEDED } from "../core/errors.js";
+import type { Tenant } from "../tenant/tenant.js";
+
+/** How to connect a tenant's provider from inside OpenCode (TUI and command line). */
+export function connectHint(tenant: Tenant): string {
+  const provider = tenant.preset.provider;
+  return `Connect in OpenCode: /connect (or Ctrl+P → Connect provider), choose ${provider.name}; or run \`opencode auth login\` and choose ${provider.name}.`;
+}
+
+/** An engine error as OpenCode should show it: errors a login fixes say how to connect in OpenCode. */
+export function forOpencode(error: unknown, tenant: Tenant): unknown {
+  if (!isOidcError(error) || !LOGIN_NEEDED.has(error.code)) return error;
+  const engineHint = error.hint && !/^Log in (again|first)\.$/.test(error.hint) ? `${error.hint} ` : "";
+  return error.withHint(`${engineHint}${connectHint(tenant)}`);
+}
