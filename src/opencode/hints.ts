@@ -4,12 +4,13 @@ import type { Tenant } from "../tenant/tenant.js";
 /** How to connect a tenant's provider from inside OpenCode (TUI and command line). */
 export function connectHint(tenant: Tenant): string {
   const provider = tenant.preset.provider;
-  return `Connect in OpenCode: /connect (or Ctrl+P → Connect provider), choose ${provider.name}; or run \`opencode auth login\` and choose ${provider.name}.`;
+  return `Connect in OpenCode: /connect (or Ctrl+P → Connect provider), choose ${provider.name}; or run \`opencode auth login\` and choose ${provider.name}; or in a terminal \`opencode-oidc login --preset ${tenant.preset.id}\`.`;
 }
 
 /** An engine error as OpenCode should show it: errors a login fixes say how to connect in OpenCode. */
 export function forOpencode(error: unknown, tenant: Tenant): unknown {
   if (!isOidcError(error) || !LOGIN_NEEDED.has(error.code)) return error;
+  if (error.hint?.includes(connectHint(tenant))) return error;
   const engineHint = error.hint && !/^Log in (again|first)\.$/.test(error.hint) ? `${error.hint} ` : "";
   return error.withHint(`${engineHint}${connectHint(tenant)}`);
 }
