@@ -57,7 +57,8 @@ module.exports = {
     },
     {
       name: "cli-uses-only-opencode-auth-file",
-      comment: "The CLI tells OpenCode about a CLI login through auth.json; the adapter itself is off limits.",
+      comment:
+        "The CLI tells OpenCode about a CLI login through auth.json; the adapter itself is off limits.",
       severity: "error",
       from: { path: layer("cli") },
       to: { path: layer("opencode"), pathNot: "^src/opencode/auth-file\\.ts$" },
