@@ -1,7 +1,7 @@
 import { ErrorCode, OidcError } from "../core/errors.js";
 import type { LogLevel } from "../core/ports.js";
 import { opencodeApiKeySource } from "../opencode/auth-file.js";
-import { presetInvalidError } from "../presets/issues.js";
+import { formatIssue, isWarning, presetInvalidError } from "../presets/issues.js";
 import { resolveTenants } from "../tenant/resolve-tenants.js";
 import type { Tenant } from "../tenant/tenant.js";
 import type { CommandContext } from "./command.js";
@@ -17,8 +17,11 @@ export async function tenantFor(ctx: CommandContext): Promise<Tenant> {
     { cwd: ctx.cwd },
     { env: ctx.env, echo, apiKeySources: [opencodeApiKeySource] },
   );
-  // The CLI refuses to act on a configuration with any error (the plugin logs them and goes on).
-  if (issues.length > 0) throw presetInvalidError(issues);
+  // The CLI refuses to act on a configuration with any error (the plugin logs them and goes on);
+  // warnings (e.g. a working folder's file that tried to redirect credentials) are shown.
+  const errors = issues.filter((issue) => !isWarning(issue));
+  if (errors.length > 0) throw presetInvalidError(errors);
+  for (const issue of issues) say(formatIssue(issue));
   const wanted = typeof ctx.values.preset === "string" ? ctx.values.preset : undefined;
   const tenant = wanted ? all.find((t) => t.preset.id === wanted) : primary;
   if (!tenant) {

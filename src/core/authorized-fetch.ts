@@ -1,3 +1,4 @@
+import { ErrorCode, OidcError } from "./errors.js";
 import type { FetchLike } from "./ports.js";
 
 export type Credential = { kind: "bearer"; token: string } | { kind: "api-key"; header: string; key: string };
@@ -10,6 +11,33 @@ export interface AuthorizedFetchOptions {
   /** Header names that carry credentials and must not reach the gateway twice (lower case). */
   authHeaders: readonly string[];
   fetch?: FetchLike;
+  /**
+   * The gateway base URL the credential is bound to. A request elsewhere (another origin, or a path
+   * outside the base path) is refused with UNTRUSTED_DESTINATION before anything is sent.
+   */
+  boundTo?: string;
+  /** Explains a refusal (which configuration sent the request elsewhere, how to allow it). */
+  describeRefusal?: (url: string) => { message?: string; hint?: string };
+}
+
+/** Whether `url` is the base URL or below it: same origin, and the path under the base path. */
+export function isWithinBase(url: string, base: string): boolean {
+  let target: URL;
+  let root: URL;
+  try {
+    target = new URL(url);
+    root = new URL(base);
+  } catch {
+    return false;
+  }
+  if (target.origin !== root.origin || target.username || target.password) return false;
+  const prefix = root.pathname.replace(/\/+$/, "");
+  // Compare decoded, normalised paths: `..` segments are resolved by URL already.
+  return target.pathname === prefix || target.pathname.startsWith(`${prefix}/`) || prefix === "";
+}
+
+function requestUrl(input: string | URL | Request): string {
+  return typeof input === "string" ? input : input instanceof URL ? input.href : input.url;
 }
 
 export function credentialHeaders(credential: Credential): Record<string, string> {
@@ -32,6 +60,18 @@ export function authorizedFetch(options: AuthorizedFetchOptions): FetchLike {
     return base(input, { ...init, headers });
   };
   return async (input, init) => {
+    if (options.boundTo !== undefined) {
+      const url = requestUrl(input);
+      if (!isWithinBase(url, options.boundTo)) {
+        const explained = options.describeRefusal?.(url) ?? {};
+        throw new OidcError(
+          ErrorCode.UNTRUSTED_DESTINATION,
+          explained.message ??
+            `Not sending credentials to ${originOf(url)}: they are bound to ${options.boundTo}.`,
+          { hint: explained.hint },
+        );
+      }
+    }
     const credential = await options.credential();
     const response = await send(input, init, credential);
     if (response.status !== 401 || !options.renew || !replayable(input, init)) return response;
@@ -55,4 +95,12 @@ function replayable(input: string | URL | Request, init: RequestInit | undefined
     ArrayBuffer.isView(body) ||
     body instanceof Blob
   );
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "an invalid URL";
+  }
 }

@@ -113,12 +113,16 @@ export class Session {
     this.retryAfter = 0;
   }
 
-  /** Revokes at the issuer where it can, then deletes the stored login. */
+  /**
+   * Revokes at the issuer where it can, then deletes the stored login. A login made for other
+   * endpoints than this configuration's is neither sent anywhere nor deleted (SESSION_ELSEWHERE):
+   * its refresh token goes only to the revocation endpoint it was issued for.
+   */
   async logout(ctx: RequestContext = {}): Promise<RevokeResult & { hadSession: boolean }> {
-    const removed = await this.options.storage.transact(this.key, async (current) => ({
-      next: null,
-      result: current,
-    }));
+    const removed = await this.options.storage.transact(this.key, async (current) => {
+      if (current) this.checkBinding(current);
+      return { next: null, result: current };
+    });
     this.memory = undefined;
     if (!removed) return { revoked: false, hadSession: false, note: "not logged in" };
     const { revokeTokens } = await import("./oauth/revoke.js");
@@ -135,7 +139,7 @@ export class Session {
 
   private checkBinding(tokens: TokenSet): void {
     const wanted = this.options.binding;
-    // Logins stored before bindings existed carry none and are accepted.
+    // Logins stored before bindings existed carry none: accepted, and bound at first use (`bind`).
     if (wanted === undefined || tokens.binding === undefined || tokens.binding === wanted) return;
     const describe = this.options.describeBinding ?? ((b: string | undefined) => String(b));
     throw new OidcError(
@@ -143,6 +147,23 @@ export class Session {
       `The stored login was made for ${describe(tokens.binding)}, but this configuration would send its tokens to ${describe(wanted)}.`,
       { hint: "If that is intended, log in again with this configuration." },
     );
+  }
+
+  /**
+   * Binds a login stored before bindings existed to this configuration's gateway and endpoints (its
+   * first use after an upgrade), then goes on as usual: refreshed if due.
+   */
+  private async bind(options: AccessTokenOptions): Promise<TokenSet> {
+    const bound = await this.options.storage.transact(this.key, async (current) => {
+      if (!current) throw this.notLoggedIn();
+      this.checkBinding(current);
+      if (current.binding !== undefined) return { result: current };
+      const next = { ...current, binding: this.options.binding };
+      return { next, result: next };
+    });
+    this.logger.log("info", "login bound to its gateway at first use");
+    if (this.isFresh(bound)) return this.remember(bound);
+    return this.renew(options);
   }
 
   private notLoggedIn(): OidcError {
@@ -165,6 +186,7 @@ export class Session {
       // Nobody is logged in: say so without taking the lock (API-key users ask on every request).
       if (!stored) throw this.notLoggedIn();
       this.checkBinding(stored);
+      if (stored.binding === undefined && this.options.binding !== undefined) return this.bind(options);
       if (this.isFresh(stored)) return this.remember(stored);
       if (this.isUnexpired(stored) && this.clock.now() < this.retryAfter) return this.remember(stored);
     }

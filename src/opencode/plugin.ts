@@ -6,6 +6,7 @@ import type { Tenant } from "../tenant/tenant.js";
 import { opencodeApiKeySource, STORE_MARKER } from "./auth-file.js";
 import { methodsFor } from "./auth-methods.js";
 import { injectProviders } from "./config-hook.js";
+import { pluginOptionsTrusted } from "./config-origin.js";
 import { PLUGIN_ID } from "./constants.js";
 import { providerFetch } from "./provider-fetch.js";
 
@@ -20,7 +21,11 @@ export const server: Plugin = async (
   let tenants: Tenant[];
   try {
     const resolved = await resolveTenants(
-      { cwd: input.directory, pluginOptions: options },
+      {
+        cwd: input.directory,
+        pluginOptions: options,
+        pluginOptionsTrusted: pluginOptionsTrusted(options, PLUGIN_ID),
+      },
       { apiKeySources: [opencodeApiKeySource] },
     );
     tenants = resolved.all;
@@ -37,7 +42,7 @@ export const server: Plugin = async (
     async config(config) {
       try {
         await injectProviders(config, tenants, (tenant) =>
-          tenant === primary ? {} : { fetch: providerFetch(tenant, "auto") },
+          tenant === primary ? {} : { fetch: providerFetch(tenant, "auto", undefined, input) },
         );
       } catch (error) {
         primary.logger.log("error", "config hook failed", { error: describeError(error) });
@@ -51,7 +56,7 @@ export const server: Plugin = async (
           const auth = (await getAuth()) as { type?: string; key?: string; access?: string };
           const kind = auth?.type === "api" ? "api" : auth?.type === "oauth" ? "oauth" : "auto";
           const key = kind === "api" && auth.key !== STORE_MARKER ? auth.key : undefined;
-          return { apiKey: STORE_MARKER, fetch: providerFetch(primary, kind, key) };
+          return { apiKey: STORE_MARKER, fetch: providerFetch(primary, kind, key, input) };
         } catch (error) {
           primary.logger.log("error", "loader failed", { error: describeError(error) });
           return {};

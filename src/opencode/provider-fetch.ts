@@ -4,6 +4,7 @@ import type { FetchLike } from "../core/ports.js";
 import { checkApiKey } from "../tenant/api-key.js";
 import { storedApiKey } from "../tenant/credentials.js";
 import type { Tenant } from "../tenant/tenant.js";
+import { baseUrlSetBy } from "./config-origin.js";
 import { connectHint, forOpencode } from "./hints.js";
 
 export type AuthKind = "oauth" | "api" | "auto";
@@ -12,7 +13,12 @@ export type AuthKind = "oauth" | "api" | "auto";
  * The fetch OpenCode's provider SDK uses for every request of one preset: the session's current
  * token (from memory while fresh) or the API key; a 401 refreshes once and retries once.
  */
-export function providerFetch(tenant: Tenant, kind: AuthKind, apiKey?: string): FetchLike {
+export function providerFetch(
+  tenant: Tenant,
+  kind: AuthKind,
+  apiKey?: string,
+  context: { directory?: string } = {},
+): FetchLike {
   const header = tenant.preset.auth.apiKey.header;
   let known: Credential | undefined;
   const keyCredential = async (): Promise<Credential | undefined> => {
@@ -50,6 +56,10 @@ export function providerFetch(tenant: Tenant, kind: AuthKind, apiKey?: string): 
     credential,
     authHeaders: [header],
     fetch: tenant.fetch,
+    // Credentials go only to the gateway of the preset as the trusted layers define it; an
+    // opencode.json that points the provider elsewhere gets an error, not the token or key.
+    boundTo: tenant.preset.provider.baseURL,
+    describeRefusal: (url) => refusal(tenant, url, context.directory),
     async renew(rejected) {
       if (rejected.kind !== "bearer") return undefined;
       try {
@@ -69,9 +79,33 @@ export function providerFetch(tenant: Tenant, kind: AuthKind, apiKey?: string): 
       const error = forOpencode(caught, tenant);
       if (!isOidcError(error)) throw error;
       tenant.logger.log("warn", "request not sent", { code: error.code, error: error.message });
-      const status = error.code === ErrorCode.IDP_UNAVAILABLE ? 503 : 401;
+      const status =
+        error.code === ErrorCode.IDP_UNAVAILABLE
+          ? 503
+          : error.code === ErrorCode.UNTRUSTED_DESTINATION
+            ? 403
+            : 401;
       const body = { error: { message: error.describe(), type: "authentication_error", code: error.code } };
       return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
     }
+  };
+}
+
+function refusal(
+  tenant: Tenant,
+  url: string,
+  directory: string | undefined,
+): { message: string; hint: string } {
+  const { provider } = tenant.preset;
+  const file = baseUrlSetBy(provider.id, directory, tenant.options.env);
+  let where: string;
+  try {
+    where = new URL(url).origin;
+  } catch {
+    where = "an invalid URL";
+  }
+  return {
+    message: `Not sending your ${tenant.preset.name} credentials to ${where}: they belong to the gateway ${provider.baseURL}.${file ? ` ${file} sets provider.${provider.id}.options.baseURL to another URL.` : ""}`,
+    hint: `To use another gateway on purpose, set it where only you can: "provider": {"baseURL": "<url>"} for preset "${tenant.preset.id}" in ~/.config/opencode-oidc/config.json, an environment variable the preset maps to /provider/baseURL, or the plugin options in ~/.config/opencode/opencode.json; then log in again. Otherwise remove that baseURL from the project's opencode.json.`,
   };
 }

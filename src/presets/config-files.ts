@@ -6,18 +6,25 @@ import type { Issue } from "./issues.js";
 
 export const MODULE_NAME = "opencode-oidc";
 
-const EXTENSIONS = ["", ".json", ".yaml", ".yml", ".js", ".cjs", ".mjs"];
+const DATA_EXTENSIONS = ["", ".json", ".yaml", ".yml"];
+const CODE_EXTENSIONS = [".js", ".cjs", ".mjs"];
+const EXTENSIONS = [...DATA_EXTENSIONS, ...CODE_EXTENSIONS];
+
+const places = (extensions: string[], withPackageJson: boolean) => [
+  ...(withPackageJson ? ["package.json"] : []),
+  ...extensions.map((ext) => `.${MODULE_NAME}rc${ext}`),
+  ...extensions.map((ext) => `.config/${MODULE_NAME}rc${ext}`),
+  ...extensions.filter((ext) => ext !== "").map((ext) => `${MODULE_NAME}.config${ext}`),
+];
 
 /**
- * Where a project config may be, in cosmiconfig's order (TypeScript configs left out), plus
- * `opencode-oidc.config.{json,yaml,yml}`.
+ * Where a project config may be, in cosmiconfig's order: data formats only. A working folder is
+ * untrusted, so config files that run code (`.js`, `.cjs`, `.mjs`) are never read from it.
  */
-export const SEARCH_PLACES = [
-  "package.json",
-  ...EXTENSIONS.map((ext) => `.${MODULE_NAME}rc${ext}`),
-  ...EXTENSIONS.map((ext) => `.config/${MODULE_NAME}rc${ext}`),
-  ...[".js", ".cjs", ".mjs", ".json", ".yaml", ".yml"].map((ext) => `${MODULE_NAME}.config${ext}`),
-];
+export const SEARCH_PLACES = places(DATA_EXTENSIONS, true);
+
+/** Config files that would run code: read only from the user's global folder. */
+export const CODE_PLACES = places(CODE_EXTENSIONS, false);
 
 /** What cosmiconfig looks for in the global folder. */
 export const GLOBAL_SEARCH_PLACES = EXTENSIONS.map((ext) => `config${ext}`);
@@ -40,8 +47,25 @@ export function globalConfigDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Finds the project config (from `cwd` up to the home folder) and the global config. A file that
- * cannot be parsed becomes an issue naming the file, never an exception.
+ * Where the upward search for a project config stops: the nearest folder from `cwd` up that is a
+ * repository root (has `.git`) or the home folder, whichever comes first. Outside both, only `cwd`
+ * itself is searched: never `/tmp` or `/` above an unrelated working folder.
+ */
+export function projectStopDir(cwd: string, home: string): string {
+  const start = resolve(cwd);
+  const stop = resolve(home);
+  let dir = start;
+  for (;;) {
+    if (dir === stop || existsSync(join(dir, ".git"))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) return start;
+    dir = parent;
+  }
+}
+
+/**
+ * Finds the project config (from `cwd` up to the repository root or the home folder) and the
+ * global config. A file that cannot be parsed becomes an issue naming the file, never an exception.
  */
 export async function findConfigFiles(
   cwd: string,
@@ -62,7 +86,15 @@ export async function findConfigFiles(
       return undefined;
     }
   };
-  const stopDir = env.HOME ?? homedir();
+  const stopDir = projectStopDir(cwd, env.HOME ?? homedir());
+  for (const file of codeConfigsIn(cwd, stopDir)) {
+    issues.push({
+      source: `file ${file}`,
+      pointer: "",
+      message: `ignored: config files that run code are read only from ${globalDir}, never from a working folder (use opencode-oidc.config.json here)`,
+      severity: "warning",
+    });
+  }
   // Most users have no config file: find that out with a few stat calls and skip loading cosmiconfig.
   if (
     !hasProjectCandidate(cwd, stopDir) &&
@@ -97,6 +129,19 @@ export async function findConfigFiles(
 
 function firstLine(error: unknown): string {
   return (error instanceof Error ? error.message : String(error)).split("\n")[0] ?? "";
+}
+
+/** Code-format config files between `cwd` and `stopDir` (reported, never loaded). */
+function codeConfigsIn(cwd: string, stopDir: string): string[] {
+  const found: string[] = [];
+  let dir = resolve(cwd);
+  const stop = resolve(stopDir);
+  for (;;) {
+    for (const place of CODE_PLACES) if (existsSync(join(dir, place))) found.push(join(dir, place));
+    const parent = dirname(dir);
+    if (dir === stop || parent === dir) return found;
+    dir = parent;
+  }
 }
 
 /** Whether any directory from `cwd` up to `stopDir` holds one of the search places (package.json: with our key). */

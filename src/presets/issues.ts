@@ -5,11 +5,15 @@ export interface Issue {
   source: string;
   pointer: string;
   message: string;
+  /** A warning is reported and the rest of the configuration is used; an error (default) is not. */
+  severity?: "error" | "warning";
 }
 
 export function formatIssue(issue: Issue): string {
-  return `${issue.source}: ${issue.pointer || "/"}: ${issue.message}`;
+  return `${issue.severity === "warning" ? "warning: " : ""}${issue.source}: ${issue.pointer || "/"}: ${issue.message}`;
 }
+
+export const isWarning = (issue: Issue): boolean => issue.severity === "warning";
 
 export function presetInvalidError(issues: Issue[]): OidcError {
   const count = issues.length === 1 ? "1 problem" : `${issues.length} problems`;

@@ -27,8 +27,8 @@ export function missingFieldsError(preset: Preset, pointers: string[], globalCon
   const config = JSON.stringify({ presets: [patch] });
   const ways = [
     envLines.length > 0 ? `  - environment variables: ${envLines.join(" ")}` : undefined,
-    `  - a config file (opencode-oidc.config.json in your project or a parent folder, or ${globalConfigFile}):\n      ${config}`,
-    `  - plugin options in opencode.json:\n      "plugin": [["${PACKAGE_NAME}", ${config}]]`,
+    `  - your global config file ${globalConfigFile}:\n      ${config}`,
+    `  - plugin options in your own ~/.config/opencode/opencode.json:\n      "plugin": [["${PACKAGE_NAME}", ${config}]]`,
   ].filter(Boolean);
   return new OidcError(
     ErrorCode.PRESET_INCOMPLETE,

@@ -11,7 +11,28 @@ export interface Layer {
   /** Shown in errors and `presets show`: `bundled presets/haiilo.json`, `file /path`, `plugin options`. */
   source: string;
   document: unknown;
+  /**
+   * Whether the user vouches for this layer (bundled presets, the global config folder, plugin
+   * options from the user's own opencode.json, extra layers named on the command line). An
+   * untrusted layer (a config file found from the working folder, plugin options from a project's
+   * opencode.json) may add presets and change model settings, but never where a trusted preset's
+   * credentials go.
+   */
+  trusted?: boolean;
 }
+
+/**
+ * The fields of a preset that decide where its credentials go or how they are obtained. An
+ * untrusted layer cannot set them on a preset that a trusted layer defined.
+ */
+export const CREDENTIAL_FIELDS = [
+  "/provider/baseURL",
+  "/oidc",
+  "/auth/apiKey/header",
+  "/env",
+  "/discovery/path",
+  "/discovery/metadataPath",
+] as const;
 
 export interface ResolveOptions {
   /** Where the upward search for a config file starts (OpenCode's project folder, or the CLI's cwd). */
@@ -19,6 +40,8 @@ export interface ResolveOptions {
   env?: NodeJS.ProcessEnv;
   /** The options object of the plugin entry in opencode.json. */
   pluginOptions?: unknown;
+  /** Whether those options come from the user's own config (default: true). */
+  pluginOptionsTrusted?: boolean;
   /** Skip the config-file search (tests, `presets validate`). */
   configFiles?: boolean;
   /** Extra layers above the config files and below plugin options (used by `presets validate`). */
@@ -44,18 +67,29 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
   const layers: Layer[] = BUNDLED.map(({ file, preset }) => ({
     source: `bundled ${file}`,
     document: { presets: [preset] },
+    trusted: true,
   }));
   const issues: Issue[] = [];
   if (options.configFiles !== false) {
     const found = await findConfigFiles(options.cwd ?? process.cwd(), env);
     issues.push(...found.issues);
-    for (const file of [found.global, found.project]) {
-      if (file) layers.push({ source: `file ${file.filepath}`, document: file.config });
-    }
+    if (found.global)
+      layers.push({ source: `file ${found.global.filepath}`, document: found.global.config, trusted: true });
+    if (found.project)
+      layers.push({
+        source: `file ${found.project.filepath}`,
+        document: found.project.config,
+        trusted: false,
+      });
   }
-  layers.push(...(options.extraLayers ?? []));
+  layers.push(...(options.extraLayers ?? []).map((layer) => ({ trusted: true, ...layer })));
   if (options.pluginOptions !== undefined && options.pluginOptions !== null) {
-    layers.push({ source: "plugin options", document: pluginOptionsDocument(options.pluginOptions) });
+    const trusted = options.pluginOptionsTrusted ?? true;
+    layers.push({
+      source: trusted ? "plugin options" : "plugin options (from a project's opencode.json)",
+      document: pluginOptionsDocument(options.pluginOptions),
+      trusted,
+    });
   }
 
   // The schema validators are the largest part of the plugin: load them only when something beyond
@@ -65,6 +99,8 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
   const validate = layers.length > BUNDLED.length || overridden ? await import("./validate.js") : undefined;
 
   const drafts = new Map<string, Draft>();
+  /** Presets a trusted layer defined: untrusted layers cannot redirect their credentials. */
+  const trustedIds = new Set<string>();
   let defaultId = DEFAULT_PRESET_ID;
   for (const layer of layers) {
     // Bundled presets are validated by the test suite, not on every start.
@@ -89,7 +125,17 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
     }
     if (doc.default !== undefined) defaultId = doc.default;
     (doc.presets ?? []).forEach((preset, index) => {
-      applyLayerPreset(drafts, preset, { source: layer.source, pointer: `/presets/${index}` });
+      const pointer = `/presets/${index}`;
+      let applied = preset;
+      // Overriding a trusted preset: its credential fields stay as the trusted layers set them. A new
+      // preset is the folder's own (checked below: it may not borrow a trusted preset's IdP client).
+      if (!layer.trusted && trustedIds.has(preset.id)) {
+        applied = withoutCredentialFields(preset, (field) =>
+          issues.push(untrusted(layer, pointer + field, `where the credentials of preset "${preset.id}" go`)),
+        );
+      }
+      applyLayerPreset(drafts, applied, { source: layer.source, pointer });
+      if (layer.trusted) trustedIds.add(preset.id);
     });
   }
   if (!drafts.has(defaultId)) {
@@ -103,6 +149,14 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
       : ([...drafts.keys()][0] ?? DEFAULT_PRESET_ID);
   }
 
+  const untrustedSources = new Set(layers.filter((l) => !l.trusted).map((l) => l.source));
+  const trustedClients = new Map<string, string>();
+  for (const id of trustedIds) {
+    const draft = drafts.get(id);
+    if (!draft) continue;
+    const oidc = applyDefaults(draft.doc as PresetDocument).oidc;
+    if (oidc.issuer && oidc.clientId) trustedClients.set(`${oidc.issuer}\n${oidc.clientId}`, id);
+  }
   const presets = new Map<string, ResolvedPreset>();
   const providerIds = new Map<string, string>();
   for (const [id, draft] of drafts) {
@@ -118,6 +172,8 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
         message: "is required (the gateway's base URL, e.g. https://ai.example.com/v1)",
       });
     }
+    const borrowed = borrowsTrustedClient(id, preset, draft.origins, trustedClients, untrustedSources);
+    if (borrowed) finalIssues.push(borrowed);
     const clash = providerIds.get(preset.provider.id);
     if (clash) {
       finalIssues.push(
@@ -140,6 +196,69 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
     presets.set(id, { preset, origins: draft.origins, missing: missingFields(preset) });
   }
   return { presets, defaultId, issues: dedupe(issues), layers: layers.map((l) => l.source) };
+}
+
+/**
+ * A preset from a working folder that signs in with a trusted preset's IdP client but sends the
+ * tokens to a gateway of its own would turn the company's login into a token for someone else.
+ */
+function borrowsTrustedClient(
+  id: string,
+  preset: ResolvedPreset["preset"],
+  origins: Origins,
+  trustedClients: Map<string, string>,
+  untrustedSources: Set<string>,
+): Issue | undefined {
+  const owner = trustedClients.get(`${preset.oidc.issuer}\n${preset.oidc.clientId}`);
+  if (!owner || owner === id) return undefined;
+  const redirected = Object.entries(origins).find(
+    ([pointer, origin]) =>
+      untrustedSources.has(origin.source) &&
+      CREDENTIAL_FIELDS.some((field) => pointer === field || pointer.startsWith(`${field}/`)),
+  );
+  if (!redirected) return undefined;
+  const [, origin] = redirected;
+  return {
+    source: origin.source,
+    pointer: origin.pointer,
+    message: `preset "${id}" signs in with the IdP client of your preset "${owner}" but a working folder sets where its credentials go; it is left out. Define it in your global config if you trust it.`,
+  };
+}
+
+function untrusted(layer: Layer, pointer: string, what: string): Issue {
+  return {
+    source: layer.source,
+    pointer,
+    message: `ignored: a working folder's configuration may not change ${what}. Set it in your global config (~/.config/opencode-oidc/config.json), your own opencode.json's plugin options, or the environment.`,
+    severity: "warning",
+  };
+}
+
+/** A copy of `preset` without the fields that direct credentials; `removed` hears each one dropped. */
+function withoutCredentialFields(preset: PresetDocument, removed: (pointer: string) => void): PresetDocument {
+  const copy = structuredClone(preset) as unknown as Record<string, Record<string, unknown> | undefined>;
+  // Redefining a trusted preset through `extends` is an override like any other.
+  if (preset.extends === preset.id) {
+    removed("/extends");
+    delete copy.extends;
+  }
+  for (const field of CREDENTIAL_FIELDS) {
+    const [, section, key, sub] = field.split("/") as [string, string, string?, string?];
+    const parent = sub
+      ? (copy[section]?.[key as string] as Record<string, unknown> | undefined)
+      : copy[section];
+    const name = sub ?? key;
+    if (name === undefined) {
+      if (copy[section] !== undefined) {
+        removed(field);
+        delete copy[section];
+      }
+    } else if (parent && name in parent) {
+      removed(field);
+      delete parent[name];
+    }
+  }
+  return copy as unknown as PresetDocument;
 }
 
 /** Presets that inherit one env map report a bad variable once, not once per preset. */
@@ -204,7 +323,8 @@ export function pickPreset(resolution: Resolution, id?: string): ResolvedPreset 
   const found = resolution.presets.get(wanted);
   if (found) return found;
   // A preset can be absent because the layer defining it is broken: show those problems first.
-  if (resolution.issues.length > 0) throw presetInvalidError(resolution.issues);
+  const errors = resolution.issues.filter((issue) => issue.severity !== "warning");
+  if (errors.length > 0) throw presetInvalidError(errors);
   throw new OidcError(ErrorCode.PRESET_NOT_FOUND, `Unknown preset "${wanted}".`, {
     hint: `Known presets: ${[...resolution.presets.keys()].join(", ") || "(none)"}. \`opencode-oidc presets list\` shows them with their sources.`,
   });

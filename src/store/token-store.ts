@@ -24,6 +24,8 @@ export interface StoredSession extends TokenSet {
 export interface StoredApiKey {
   key: string;
   savedAt: number;
+  /** The gateway base URL the key may be sent to (set when stored; old keys are bound at first use). */
+  binding?: string;
 }
 
 export interface StoreData {
@@ -108,15 +110,30 @@ export class FileTokenStore implements TokenStorage {
   }
 
   async getApiKey(preset: string): Promise<string | undefined> {
-    const key = (await this.readAll()).apiKeys[preset]?.key;
-    registerSecret(key);
-    return key;
+    return (await this.getApiKeyEntry(preset))?.key;
   }
 
-  async setApiKey(preset: string, key: string | null): Promise<void> {
+  /** The stored API key with the gateway it is bound to. */
+  async getApiKeyEntry(preset: string): Promise<StoredApiKey | undefined> {
+    const entry = (await this.readAll()).apiKeys[preset];
+    registerSecret(entry?.key);
+    return entry;
+  }
+
+  async setApiKey(preset: string, key: string | null, binding?: string): Promise<void> {
     await this.update(async (data) => {
       if (key === null) delete data.apiKeys[preset];
-      else data.apiKeys[preset] = { key, savedAt: Date.now() };
+      else data.apiKeys[preset] = { key, savedAt: Date.now(), ...(binding !== undefined && { binding }) };
+      return { result: undefined, write: true };
+    });
+  }
+
+  /** Binds a key stored before bindings existed (first use); a key bound elsewhere is left alone. */
+  async bindApiKey(preset: string, binding: string): Promise<void> {
+    await this.update(async (data) => {
+      const entry = data.apiKeys[preset];
+      if (!entry || entry.binding !== undefined) return { result: undefined, write: false };
+      entry.binding = binding;
       return { result: undefined, write: true };
     });
   }

@@ -1,10 +1,30 @@
 import type { Credential } from "../core/authorized-fetch.js";
+import { ErrorCode, OidcError } from "../core/errors.js";
 import { registerSecret } from "../core/redact.js";
 import type { Tenant } from "./tenant.js";
 
-/** The API key stored in the token store, else the first one a host source knows (e.g. OpenCode's). */
+/** Stores an API key bound to the tenant's gateway: it is sent nowhere else. */
+export function saveApiKey(tenant: Tenant, key: string): Promise<void> {
+  return tenant.store.setApiKey(tenant.preset.id, key, tenant.preset.provider.baseURL);
+}
+
+/**
+ * The API key stored in the token store, else the first one a host source knows (e.g. OpenCode's).
+ * A stored key goes only to the gateway it was stored for (SESSION_ELSEWHERE otherwise); a key
+ * stored before bindings existed is bound to this gateway at its first use.
+ */
 export async function storedApiKey(tenant: Tenant): Promise<Credential | undefined> {
-  let key = await tenant.store.getApiKey(tenant.preset.id);
+  const entry = await tenant.store.getApiKeyEntry(tenant.preset.id);
+  const gateway = tenant.preset.provider.baseURL;
+  if (entry?.binding !== undefined && entry.binding !== gateway) {
+    throw new OidcError(
+      ErrorCode.SESSION_ELSEWHERE,
+      `The API key stored for ${tenant.preset.name} was saved for the gateway ${entry.binding}, but this configuration would send it to ${gateway}.`,
+      { hint: "If that is intended, store the key again with this configuration." },
+    );
+  }
+  if (entry && entry.binding === undefined) await tenant.store.bindApiKey(tenant.preset.id, gateway);
+  let key = entry?.key;
   for (const source of tenant.options.apiKeySources ?? []) {
     if (key) break;
     key = await source(tenant).catch(() => undefined);

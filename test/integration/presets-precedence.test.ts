@@ -33,37 +33,47 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 
 describe("preset resolution layers, lowest to highest", () => {
   it("bundled → global file → config file up the tree → plugin options → env, each overriding the one below", async () => {
-    const baseURL = async (pluginOptions?: unknown) =>
-      (await resolvePresets({ cwd: project, env, pluginOptions })).presets.get("haiilo")?.preset.provider
-        .baseURL;
-    expect(await baseURL()).toBe("https://ai.haiilo.cloud/v1");
+    const resolved = async (pluginOptions?: unknown) =>
+      (await resolvePresets({ cwd: project, env, pluginOptions })).presets.get("haiilo")?.preset;
+    expect((await resolved())?.provider.baseURL).toBe("https://ai.haiilo.cloud/v1");
 
-    write(globalFile(), layer({ provider: { baseURL: "https://global.test/v1" } }));
-    expect(await baseURL()).toBe("https://global.test/v1");
+    write(globalFile(), layer({ name: "Global", provider: { baseURL: "https://global.test/v1" } }));
+    expect(await resolved()).toMatchObject({
+      name: "Global",
+      provider: { baseURL: "https://global.test/v1" },
+    });
 
-    write(upTreeFile(), layer({ provider: { baseURL: "https://tree.test/v1" } }));
-    expect(await baseURL()).toBe("https://tree.test/v1");
+    // The working folder's file overrides what it may (the name), not where credentials go.
+    write(upTreeFile(), layer({ name: "Tree", provider: { baseURL: "https://tree.test/v1" } }));
+    expect(await resolved()).toMatchObject({ name: "Tree", provider: { baseURL: "https://global.test/v1" } });
 
-    const plugin = layer({ provider: { baseURL: "https://plugin.test/v1" } });
-    expect(await baseURL(plugin)).toBe("https://plugin.test/v1");
+    const plugin = layer({ name: "Plugin", provider: { baseURL: "https://plugin.test/v1" } });
+    expect(await resolved(plugin)).toMatchObject({
+      name: "Plugin",
+      provider: { baseURL: "https://plugin.test/v1" },
+    });
 
     env.HAIILO_AI_BASE_URL = "https://env.test/v1";
-    expect(await baseURL(plugin)).toBe("https://env.test/v1");
+    expect((await resolved(plugin))?.provider.baseURL).toBe("https://env.test/v1");
   });
 
   it("merges fields from every layer and records where each came from", async () => {
     write(globalFile(), layer({ oidc: { clientId: "global-client" } }));
-    write(upTreeFile(), layer({ oidc: { issuer: "https://tree.okta.test/oauth2/default" } }));
+    write(upTreeFile(), layer({ discovery: { deny: ["legacy-*"] } }));
     env.OKTA_SCOPES = "openid offline_access haiiloai:inference";
     const resolution = await resolvePresets({
       cwd: project,
       env,
-      pluginOptions: layer({ name: "Haiilo (plugin)" }),
+      pluginOptions: layer({
+        name: "Haiilo (plugin)",
+        oidc: { issuer: "https://plugin.okta.test/oauth2/default" },
+      }),
     });
     expect(resolution.issues).toEqual([]);
     const { preset, origins, missing } = resolution.presets.get("haiilo")!;
     expect(preset.oidc.clientId).toBe("global-client");
-    expect(preset.oidc.issuer).toBe("https://tree.okta.test/oauth2/default");
+    expect(preset.oidc.issuer).toBe("https://plugin.okta.test/oauth2/default");
+    expect(preset.discovery.deny).toEqual(["legacy-*"]);
     expect(preset.oidc.scopes).toEqual(["openid", "offline_access", "haiiloai:inference"]);
     expect(preset.name).toBe("Haiilo (plugin)");
     expect(missing).toEqual([]);
@@ -71,29 +81,23 @@ describe("preset resolution layers, lowest to highest", () => {
       source: `file ${globalFile()}`,
       pointer: "/presets/0/oidc/clientId",
     });
-    expect(origins["/oidc/issuer"]).toEqual({
+    expect(origins["/discovery/deny"]).toEqual({
       source: `file ${upTreeFile()}`,
-      pointer: "/presets/0/oidc/issuer",
+      pointer: "/presets/0/discovery/deny",
     });
+    expect(origins["/oidc/issuer"]).toEqual({ source: "plugin options", pointer: "/presets/0/oidc/issuer" });
     expect(origins["/oidc/scopes"]).toEqual({ source: "env OKTA_SCOPES", pointer: "/oidc/scopes" });
     expect(origins["/name"]).toEqual({ source: "plugin options", pointer: "/presets/0/name" });
   });
 
   it("finds the other cosmiconfig places: .opencode-oidcrc (YAML) and a package.json key", async () => {
-    write(
-      join(home, "work", "repo", ".opencode-oidcrc"),
-      "presets:\n  - id: haiilo\n    oidc:\n      clientId: from-rc\n",
-    );
-    expect((await resolvePresets({ cwd: project, env })).presets.get("haiilo")?.preset.oidc.clientId).toBe(
-      "from-rc",
-    );
+    write(join(home, "work", "repo", ".opencode-oidcrc"), "presets:\n  - id: haiilo\n    name: from-rc\n");
+    expect((await resolvePresets({ cwd: project, env })).presets.get("haiilo")?.preset.name).toBe("from-rc");
     write(join(home, "work", "repo", "packages", "app", "package.json"), {
       name: "app",
-      "opencode-oidc": layer({ oidc: { clientId: "from-pkg" } }),
+      "opencode-oidc": layer({ name: "from-pkg" }),
     });
-    expect((await resolvePresets({ cwd: project, env })).presets.get("haiilo")?.preset.oidc.clientId).toBe(
-      "from-pkg",
-    );
+    expect((await resolvePresets({ cwd: project, env })).presets.get("haiilo")?.preset.name).toBe("from-pkg");
   });
 
   it("a tenant preset in a config file extends the bundled one and becomes its own preset", async () => {
@@ -143,7 +147,7 @@ describe("preset resolution layers, lowest to highest", () => {
 describe("opencode-oidc presets (the real CLI)", () => {
   it("show --json reports the origin of each overridden field", async () => {
     write(globalFile(), layer({ oidc: { clientId: "global-client" } }));
-    write(upTreeFile(), layer({ oidc: { issuer: "https://tree.okta.test/oauth2/default" } }));
+    write(upTreeFile(), layer({ name: "Haiilo (tree)" }));
     const { stdout } = await run("node", [cli, "presets", "show", "haiilo", "--json"], {
       cwd: project,
       env: { ...env, HAIILO_AI_BASE_URL: "https://env.test/v1" },
@@ -152,10 +156,10 @@ describe("opencode-oidc presets (the real CLI)", () => {
     expect(shown.preset.provider.baseURL).toBe("https://env.test/v1");
     expect(shown.origins).toEqual({
       "/oidc/clientId": { source: `file ${globalFile()}`, pointer: "/presets/0/oidc/clientId" },
-      "/oidc/issuer": { source: `file ${upTreeFile()}`, pointer: "/presets/0/oidc/issuer" },
+      "/name": { source: `file ${upTreeFile()}`, pointer: "/presets/0/name" },
       "/provider/baseURL": { source: "env HAIILO_AI_BASE_URL", pointer: "/provider/baseURL" },
     });
-    expect(shown.missing).toEqual([]);
+    expect(shown.missing).toEqual(["/oidc/issuer"]);
   });
 
   it("validate exits 0 for the shipped presets and 1 with every error of a broken file", async () => {
@@ -187,7 +191,7 @@ describe("opencode-oidc presets (the real CLI)", () => {
         'Preset "haiilo" has no OIDC issuer URL (oidc.issuer) and no OIDC client id (oidc.clientId)',
       );
       expect(failure.stderr).toContain("OKTA_ISSUER=");
-      expect(failure.stderr).toContain("opencode-oidc.config.json");
+      expect(failure.stderr).toContain(join(home, ".config", "opencode-oidc", "config.json"));
       expect(failure.stderr).toContain('"plugin": [["@haiilo/opencode-haiilo-ai"');
       expect(failure.stderr).not.toMatch(/\n\s+at /);
       expect(failure.stdout).toBe("");

@@ -5,7 +5,7 @@ import { authorizedFetch, type Credential } from "../../core/authorized-fetch.js
 import { MODEL_DISCOVERY } from "../../core/defaults.js";
 import { joinUrl } from "../../core/models/fetch-models.js";
 import { checkApiKey } from "../../tenant/api-key.js";
-import { storedApiKey } from "../../tenant/credentials.js";
+import { saveApiKey, storedApiKey } from "../../tenant/credentials.js";
 import { login } from "../../tenant/login.js";
 import { listModels } from "../../tenant/model-listing.js";
 import { resolveTenants } from "../../tenant/resolve-tenants.js";
@@ -118,7 +118,7 @@ export const demo: Command = {
 
       step(5, `Chat completion with an API key (header ${tenant.preset.auth.apiKey.header})`);
       checkApiKey(tenant.preset, box.apiKey);
-      await tenant.store.setApiKey(tenant.preset.id, box.apiKey);
+      await saveApiKey(tenant, box.apiKey);
       say(`  ${await chat(async () => (await storedApiKey(tenant)) as Credential)}`);
       say(`  gateway: ${gatewayLog.at(-1) ?? "(no log line)"}`);
 

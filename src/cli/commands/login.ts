@@ -3,6 +3,7 @@ import { ErrorCode, OidcError } from "../../core/errors.js";
 import { registerLogin } from "../../opencode/auth-file.js";
 import { openBrowser } from "../../platform/browser.js";
 import { checkApiKey } from "../../tenant/api-key.js";
+import { saveApiKey } from "../../tenant/credentials.js";
 import { type LoginPrompt, minutesLeft, login as runLogin } from "../../tenant/login.js";
 import { type Command, PRESET_OPTION } from "../command.js";
 import { say } from "../io.js";
@@ -40,7 +41,7 @@ export const login: Command = {
       }
       const key = readFileSync(0, "utf8").trim();
       checkApiKey(preset, key);
-      await tenant.store.setApiKey(preset.id, key);
+      await saveApiKey(tenant, key);
       await registerLogin(ctx.env, preset.provider.id, "api");
       say(`API key stored for ${preset.name} in ${tenant.paths.tokenFile} (mode 0600).`);
       return 0;

@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { ErrorCode, OidcError } from "../../core/errors.js";
-import { formatIssue, type Issue, presetInvalidError } from "../../presets/issues.js";
+import { formatIssue, type Issue, isWarning, presetInvalidError } from "../../presets/issues.js";
 import { pickPreset, resolvePresets } from "../../presets/resolve.js";
 import { checkConfigDocument, checkPresetDocument } from "../../presets/validate.js";
 import type { Command } from "../command.js";
@@ -17,7 +17,9 @@ export const presets: Command = {
     const [sub, ...rest] = ctx.positionals;
     if (sub === "validate") return validate(rest, ctx.cwd);
     const resolution = await resolvePresets({ cwd: ctx.cwd, env: ctx.env });
-    if (resolution.issues.length > 0) throw presetInvalidError(resolution.issues);
+    const errors = resolution.issues.filter((issue) => !isWarning(issue));
+    if (errors.length > 0) throw presetInvalidError(errors);
+    for (const issue of resolution.issues) say(formatIssue(issue));
     if (sub === "list" || sub === undefined) {
       const rows = [...resolution.presets.values()].map(({ preset, origins, missing }) => ({
         id: preset.id,

@@ -1,0 +1,96 @@
+import { existsSync, readFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { parse } from "jsonc-parser";
+
+const NAMES = ["opencode.json", "opencode.jsonc", ".opencode/opencode.json", ".opencode/opencode.jsonc"];
+
+function readJsonc(file: string): Record<string, unknown> | undefined {
+  try {
+    const value = parse(readFileSync(file, "utf8"), [], { allowTrailingComma: true });
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The user's own (trusted) OpenCode config files: the global folder and OPENCODE_CONFIG. */
+export function globalOpencodeConfigFiles(env: NodeJS.ProcessEnv = process.env): string[] {
+  const configHome = env.XDG_CONFIG_HOME || join(env.HOME || homedir(), ".config");
+  const dir = join(configHome, "opencode");
+  const files = ["config.json", "opencode.json", "opencode.jsonc"].map((name) => join(dir, name));
+  if (env.OPENCODE_CONFIG) files.push(resolve(env.OPENCODE_CONFIG));
+  return files.filter((file) => existsSync(file));
+}
+
+/** Project OpenCode config files from `directory` up to the repository root or HOME (untrusted). */
+export function projectOpencodeConfigFiles(
+  directory: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string[] {
+  const home = resolve(env.HOME || homedir());
+  const found: string[] = [];
+  let dir = resolve(directory);
+  for (;;) {
+    if (dir === home) break;
+    for (const name of NAMES) if (existsSync(join(dir, name))) found.push(join(dir, name));
+    const parent = dirname(dir);
+    if (existsSync(join(dir, ".git")) || parent === dir) break;
+    dir = parent;
+  }
+  return found;
+}
+
+function pluginEntries(config: Record<string, unknown> | undefined): unknown[] {
+  const plugins = config?.plugin;
+  return Array.isArray(plugins) ? plugins : [];
+}
+
+/**
+ * Whether the plugin options OpenCode handed over are the ones in the user's own config (global
+ * opencode.json, OPENCODE_CONFIG, OPENCODE_CONFIG_CONTENT). Options written only in a project's
+ * opencode.json are untrusted: they may add presets and model settings, never redirect a credential.
+ */
+export function pluginOptionsTrusted(
+  options: unknown,
+  packageName: string,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean {
+  if (options === undefined || options === null) return true;
+  const wanted = JSON.stringify(options);
+  const configs = globalOpencodeConfigFiles(env).map(readJsonc);
+  if (env.OPENCODE_CONFIG_CONTENT) {
+    try {
+      configs.push(JSON.parse(env.OPENCODE_CONFIG_CONTENT));
+    } catch {
+      // not JSON: nothing trusted from there
+    }
+  }
+  return configs.some((config) =>
+    pluginEntries(config).some(
+      (entry) =>
+        Array.isArray(entry) &&
+        typeof entry[0] === "string" &&
+        entry[0].includes(packageName.replace(/^@[^/]+\//, "")) &&
+        JSON.stringify(entry[1]) === wanted,
+    ),
+  );
+}
+
+/** The OpenCode config file that sets `provider.<id>.options.baseURL`, project files first. */
+export function baseUrlSetBy(
+  providerId: string,
+  directory: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const files = [
+    ...(directory ? projectOpencodeConfigFiles(directory, env) : []),
+    ...globalOpencodeConfigFiles(env),
+  ];
+  return files.find((file) => {
+    const provider = (readJsonc(file)?.provider as Record<string, { options?: { baseURL?: unknown } }>)?.[
+      providerId
+    ];
+    return typeof provider?.options?.baseURL === "string";
+  });
+}
