@@ -57,7 +57,9 @@ export function authorizedFetch(options: AuthorizedFetchOptions): FetchLike {
     const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
     for (const name of strip) headers.delete(name);
     for (const [name, value] of Object.entries(credentialHeaders(credential))) headers.set(name, value);
-    return base(input, { ...init, headers });
+    // A credentialed request never follows a redirect: fetch would carry a custom header such as
+    // x-api-key to whatever host the answer names. The 3xx goes back to the caller as it is.
+    return base(input, { ...init, headers, redirect: "manual" });
   };
   return async (input, init) => {
     if (options.boundTo !== undefined) {

@@ -1,3 +1,5 @@
+import { createServer, type IncomingHttpHeaders } from "node:http";
+import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { authorizedFetch, type Credential } from "../../src/core/authorized-fetch.js";
 
@@ -70,5 +72,37 @@ describe("authorizedFetch", () => {
     const response = await f("http://gw/v1/chat", { method: "POST", body, duplex: "half" } as RequestInit);
     expect(response.status).toBe(401);
     expect(seen).toHaveLength(1);
+  });
+  it("never follows a redirect with the credential, and refuses URLs outside its gateway", async () => {
+    const seen: IncomingHttpHeaders[] = [];
+    const other = createServer((req, res) => {
+      seen.push(req.headers);
+      res.end("{}");
+    });
+    await new Promise<void>((resolve) => other.listen(0, "127.0.0.1", resolve));
+    const otherUrl = `http://127.0.0.1:${(other.address() as AddressInfo).port}`;
+    const gateway = createServer((_req, res) => {
+      res.writeHead(307, { location: `${otherUrl}/v1/models` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, "127.0.0.1", resolve));
+    const gatewayUrl = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/v1`;
+    try {
+      const f = authorizedFetch({
+        credential: async () => ({ kind: "api-key", header: "x-api-key", key: "sk-redirect-test" }),
+        authHeaders: ["x-api-key"],
+        boundTo: gatewayUrl,
+      });
+      const answer = await f(`${gatewayUrl}/models`);
+      expect(answer.status).toBe(307);
+      await expect(f(`${otherUrl}/v1/models`)).rejects.toMatchObject({ code: "UNTRUSTED_DESTINATION" });
+      await expect(f(`${gatewayUrl.replace("/v1", "/v10")}/models`)).rejects.toMatchObject({
+        code: "UNTRUSTED_DESTINATION",
+      });
+      expect(seen).toEqual([]);
+    } finally {
+      other.close();
+      gateway.close();
+    }
   });
 });
