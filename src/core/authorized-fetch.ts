@@ -22,6 +22,14 @@ export interface AuthorizedFetchOptions {
 
 /** Whether `url` is the base URL or below it: same origin, and the path under the base path. */
 export function isWithinBase(url: string, base: string): boolean {
+  // The common case without parsing: the URL starts with the base and has no dot segment or
+  // backslash that a parser would fold into another path.
+  const prefix = base.replace(/\/+$/, "");
+  if (
+    (url === prefix || url.startsWith(`${prefix}/`) || url.startsWith(`${prefix}?`)) &&
+    !/\/\.|%2e|\\/i.test(url.slice(prefix.length))
+  )
+    return /^https?:\/\/[^/?#@]+(\/|$)/i.test(prefix);
   let target: URL;
   let root: URL;
   try {
@@ -31,9 +39,8 @@ export function isWithinBase(url: string, base: string): boolean {
     return false;
   }
   if (target.origin !== root.origin || target.username || target.password) return false;
-  const prefix = root.pathname.replace(/\/+$/, "");
-  // Compare decoded, normalised paths: `..` segments are resolved by URL already.
-  return target.pathname === prefix || target.pathname.startsWith(`${prefix}/`) || prefix === "";
+  const path = root.pathname.replace(/\/+$/, "");
+  return path === "" || target.pathname === path || target.pathname.startsWith(`${path}/`);
 }
 
 function requestUrl(input: string | URL | Request): string {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { authorizedFetch, type Credential } from "../../src/core/authorized-fetch.js";
+import { authorizedFetch, type Credential, isWithinBase } from "../../src/core/authorized-fetch.js";
 
 /** A fake fetch that records headers and answers with the given statuses in turn. */
 function recorder(statuses: number[]) {
@@ -104,5 +104,29 @@ describe("authorizedFetch", () => {
       other.close();
       gateway.close();
     }
+  });
+});
+
+describe("isWithinBase: a credential's URL must be under its gateway", () => {
+  const base = "https://gw.example/v1";
+  it.each([
+    ["https://gw.example/v1/chat/completions", true],
+    ["https://gw.example/v1", true],
+    ["https://gw.example/v1?x=1", true],
+    ["https://gw.example/v10/models", false],
+    ["https://gw.example/v1/../admin", false],
+    ["https://gw.example/v1/%2e%2e/admin", false],
+    ["https://gw.example.evil/v1/models", false],
+    ["https://gw.example@evil/v1/models", false],
+    ["https://user@gw.example/v1/models", false],
+    ["http://gw.example/v1/models", false],
+    ["not a url", false],
+  ])("%s → %s", (url, expected) => {
+    expect(isWithinBase(url, base)).toBe(expected);
+  });
+  it("a base with a trailing slash, and a base at the root", () => {
+    expect(isWithinBase("https://gw.example/v1/models", `${base}/`)).toBe(true);
+    expect(isWithinBase("https://gw.example/models", "https://gw.example")).toBe(true);
+    expect(isWithinBase("https://gw.example.evil/models", "https://gw.example")).toBe(false);
   });
 });
