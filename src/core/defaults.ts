@@ -10,7 +10,7 @@ export const IDP_TIMEOUT_MS = 10_000;
 /** The issuer's discovery document is kept in memory this long per process. */
 export const DISCOVERY_CACHE_MS = 60 * 60 * 1000;
 
-/** Lifetime assumed when a token answer has neither `expires_in` nor a JWT `exp`. */
+/** Lifetime assumed when a token answer has no `expires_in` (the token itself is never decoded for it). */
 export const DEFAULT_TOKEN_LIFETIME_S = 3600;
 
 /** Refresh-token grant retries (`Session`). */

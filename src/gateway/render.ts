@@ -35,7 +35,11 @@ function defaultGlobalConfigFile(): string {
   return join(globalConfigDir(), "config.json");
 }
 
-/** Throws PRESET_INCOMPLETE (naming every way to supply them) when the issuer or audience is unset. */
+/**
+ * The `iss` and `aud` the gateway checks. `iss` is the access tokens' issuer, which is
+ * `oidc.compat.accessTokenIssuer` when the IdP signs them under another name (Entra ID v1 tokens).
+ * Throws PRESET_INCOMPLETE (naming every way to supply them) when the issuer or audience is unset.
+ */
 export function requireJwtFields(
   preset: Preset,
   globalConfigFile = defaultGlobalConfigFile(),
@@ -45,7 +49,7 @@ export function requireJwtFields(
     (p): p is string => p !== undefined,
   );
   if (missing.length > 0 || !issuer || !audience) throw missingFieldsError(preset, missing, globalConfigFile);
-  return { issuer, audience };
+  return { issuer: preset.oidc.compat.accessTokenIssuer ?? issuer, audience };
 }
 
 /**

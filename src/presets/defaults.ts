@@ -1,8 +1,14 @@
 import { PRESET_DEFAULTS as D } from "../core/defaults.js";
+import { STRICT_COMPAT } from "../core/oauth/compat.js";
+import { DEFAULT_PROFILE, withProfile } from "./profiles.js";
 import type { AudienceParam, Preset, PresetDocument } from "./types.js";
 
-/** The preset schema's defaults applied to a document (the values live in core/defaults.ts). */
-export function applyDefaults(doc: PresetDocument): Preset {
+/**
+ * The preset schema's defaults applied to a document (the values live in core/defaults.ts), after
+ * the IdP profile has filled the fields it knows better (profiles.ts).
+ */
+export function applyDefaults(document: PresetDocument): Preset {
+  const doc = withProfile(document);
   const id = doc.id;
   const name = doc.name ?? doc.provider?.name ?? id;
   return {
@@ -15,11 +21,14 @@ export function applyDefaults(doc: PresetDocument): Preset {
       baseURL: doc.provider?.baseURL ?? "",
     },
     oidc: {
+      profile: doc.oidc?.profile ?? DEFAULT_PROFILE,
       issuer: doc.oidc?.issuer ?? null,
       clientId: doc.oidc?.clientId ?? null,
+      clientSecret: doc.oidc?.clientSecret ?? null,
       audience: doc.oidc?.audience ?? null,
       audienceParam: doc.oidc?.audienceParam ?? (D.audienceParam as AudienceParam),
       scopes: doc.oidc?.scopes ?? [...D.scopes],
+      compat: { ...STRICT_COMPAT, ...doc.oidc?.compat },
       endpoints: { ...doc.oidc?.endpoints },
       refreshSkewSeconds: doc.oidc?.refreshSkewSeconds ?? D.refreshSkewSeconds,
     },

@@ -8,7 +8,7 @@ type Json = Record<string, unknown>;
 
 /** Maps replaced as a whole rather than merged key by key (see the `extends` rules in docs/presets.md). */
 const WHOLE = new Set(["/env"]);
-const ROOT_ONLY = new Set(["$schema", "id", "extends"]);
+const ROOT_ONLY = new Set(["$schema", "$comment", "id", "extends"]);
 
 export function isPlainObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);

@@ -5,6 +5,7 @@ import type { Preset } from "./types.js";
 const ABOUT: Record<string, { what: string; example: string }> = {
   "/oidc/issuer": { what: "OIDC issuer URL", example: "https://<your-okta-domain>/oauth2/<auth-server-id>" },
   "/oidc/clientId": { what: "OIDC client id", example: "<client-id>" },
+  "/oidc/clientSecret": { what: "OIDC client secret", example: "<client-secret>" },
   "/oidc/audience": { what: "token audience", example: "api://<gateway>" },
 };
 

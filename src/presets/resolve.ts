@@ -5,6 +5,7 @@ import { applyDefaults } from "./defaults.js";
 import { applyEnv } from "./env-overlay.js";
 import { type Issue, presetInvalidError } from "./issues.js";
 import { isPlainObject, type Origins, originOf, overlay } from "./merge.js";
+import { profileValues } from "./profiles.js";
 import type { ConfigDocument, MissingField, PresetDocument, ResolvedPreset } from "./types.js";
 
 export interface Layer {
@@ -164,6 +165,9 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
     const finalIssues = (validate?.checkPresetDocument(draft.doc, "", "") ?? []).map((issue) =>
       attribute(issue, draft.origins, id),
     );
+    for (const { pointer, profile } of profileValues(draft.doc)) {
+      draft.origins[pointer] = { source: `profile ${profile}`, pointer };
+    }
     const preset = applyDefaults(draft.doc as PresetDocument);
     if (!preset.provider.baseURL) {
       finalIssues.push({
@@ -309,6 +313,8 @@ function missingFields(preset: ResolvedPreset["preset"]): MissingField[] {
     ["/oidc/issuer", preset.oidc.issuer],
     ["/oidc/clientId", preset.oidc.clientId],
   ];
+  if (preset.oidc.compat.tokenEndpointAuth !== "none")
+    wanted.push(["/oidc/clientSecret", preset.oidc.clientSecret]);
   return wanted
     .filter(([, value]) => value === null || value === "")
     .map(([pointer]) => ({

@@ -1,21 +1,29 @@
 /** A preset document as written by a person (schemas/preset.schema.json). */
-export type AudienceParam = "none" | "audience" | "resource";
+export type AudienceParam = "none" | "audience" | "resource" | "scope";
 export type { Modality, ModelRule } from "../core/models/types.js";
+export type { OidcCompat, TokenEndpointAuth } from "../core/oauth/compat.js";
+export type { Profile } from "./profiles.js";
 
 import type { ModelRule } from "../core/models/types.js";
+import type { OidcCompat } from "../core/oauth/compat.js";
+import type { Profile } from "./profiles.js";
 
 export interface PresetDocument {
   $schema?: string;
+  $comment?: string | string[];
   id: string;
   name?: string;
   extends?: string;
   provider?: { id?: string; name?: string; npm?: string; baseURL?: string };
   oidc?: {
+    profile?: Profile;
     issuer?: string | null;
     clientId?: string | null;
+    clientSecret?: string | null;
     audience?: string | null;
     audienceParam?: AudienceParam;
     scopes?: string[];
+    compat?: Partial<OidcCompat>;
     endpoints?: { deviceAuthorization?: string; token?: string; revocation?: string; jwks?: string };
     refreshSkewSeconds?: number;
   };
@@ -50,11 +58,15 @@ export interface Preset {
   name: string;
   provider: { id: string; name: string; npm: string; baseURL: string };
   oidc: {
+    profile: Profile;
     issuer: string | null;
     clientId: string | null;
+    /** Only for IdPs that want one from an installed app (Google); never printed. */
+    clientSecret: string | null;
     audience: string | null;
     audienceParam: AudienceParam;
     scopes: string[];
+    compat: OidcCompat;
     endpoints: { deviceAuthorization?: string; token?: string; revocation?: string; jwks?: string };
     refreshSkewSeconds: number;
   };
@@ -85,7 +97,7 @@ export type Origins = Record<string, Origin>;
 
 export interface ResolvedPreset {
   preset: Preset;
-  /** JSON pointer of each field set above the bundled layer → the layer that set it last. */
+  /** JSON pointer of each field set by a layer → the layer that set it last; fields the IdP profile filled in → `profile <name>`. */
   origins: Origins;
   /** Fields still `null` or absent that the preset needs, with how to supply each. */
   missing: MissingField[];

@@ -8,6 +8,11 @@ export interface ApproveOptions {
   login?: string;
   /** Press "Abort" on the confirm page instead of approving. */
   deny?: boolean;
+  /**
+   * Type this user code into the form, as a person does when the IdP sends no complete URI
+   * (Entra ID, Google): then the first argument is the plain `verification_uri`.
+   */
+  userCode?: string;
   fetch?: typeof fetch;
 }
 
@@ -135,9 +140,11 @@ export async function approveDevice(
   const browser = new Browser(opts.fetch ?? fetch);
   const login = opts.login ?? "alice";
 
-  // 1. The verification link answers with an auto-submitting form carrying the user code.
+  // 1. The verification link answers with an auto-submitting form carrying the user code
+  //    (or, for the plain verification_uri, an empty form the user types the code into).
   const landing = await browser.open("open verification_uri_complete", verificationUriComplete);
   const codeForm = expectForm("open verification_uri_complete", landing);
+  if (opts.userCode !== undefined) codeForm.fields.user_code = opts.userCode;
   if (!codeForm.fields.user_code) {
     throw new Error(
       `approveDevice: open verification_uri_complete: no user_code in the form at ${landing.url}`,

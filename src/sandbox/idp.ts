@@ -17,6 +17,8 @@ import { createMemoryAdapter } from "oidc-provider/lib/adapters/memory_adapter.j
 export interface IdpOptions {
   host?: string;
   port?: number;
+  /** The issuer URL clients use, when they reach this IdP through a proxy (default: its own address). */
+  issuer?: string;
   clientId?: string;
   audience?: string;
   /** Extra scopes besides openid profile email offline_access; they become the audience's API scopes. */
@@ -29,6 +31,16 @@ export interface IdpOptions {
   /** Lifetime of a device code (default 600). Once expired it answers expired_token for ~15 s, then invalid_grant. */
   deviceCodeTtlSeconds?: number;
   users?: Record<string, { email: string; name?: string }>;
+  /** `opaque`: reference access tokens (PingFederate's default, Google's), with `expires_in` only. Default `jwt`. */
+  accessTokenFormat?: "jwt" | "opaque";
+  /**
+   * Issue tokens for the audience when the client names no `resource` (default true, as Okta's
+   * custom authorization servers do). false: such logins get an opaque token for userinfo only,
+   * as Auth0 without `audience` does.
+   */
+  defaultResource?: boolean;
+  /** The `iss` written into JWT access tokens, when it is not the issuer (Entra ID v1 tokens). */
+  accessTokenIssuer?: string;
   log?: (line: string) => void;
 }
 
@@ -47,6 +59,8 @@ export interface IdpCounts {
 
 export interface TestIdp {
   issuer: string;
+  /** Where the server listens (differs from the issuer when `IdpOptions.issuer` puts a proxy in front). */
+  listenUrl: string;
   jwksUri: string;
   clientId: string;
   audience: string;
@@ -163,7 +177,8 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
   const server = createServer();
   await listen(server, opts.port ?? 0, host);
   const port = (server.address() as AddressInfo).port;
-  const issuer = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const issuer = opts.issuer ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  const accessTokenFormat = opts.accessTokenFormat ?? "jwt";
 
   const provider = new Provider(issuer, {
     clients: [
@@ -177,6 +192,15 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       },
     ],
     jwks: { keys: [key.privateJwk] },
+    ...(opts.accessTokenIssuer && {
+      formats: {
+        customizers: {
+          jwt: async (_ctx: unknown, _token: unknown, jwt: { payload: Record<string, unknown> }) => {
+            jwt.payload.iss = opts.accessTokenIssuer;
+          },
+        },
+      },
+    }),
     adapter: slowDownAdapter(
       // 15 s = oidc-provider's default clockTolerance: an expired device code answers expired_token that long.
       createMemoryAdapter(15),
@@ -235,7 +259,8 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       },
       resourceIndicators: {
         enabled: true,
-        defaultResource: async () => audience,
+        defaultResource: async (_ctx: unknown, _client: unknown, oneOf?: string) =>
+          oneOf ?? (opts.defaultResource === false ? undefined : audience),
         useGrantedResource: async () => true,
         getResourceServerInfo: async (_ctx: unknown, resource: string) => {
           if (resource !== audience) throw new errors.InvalidTarget();
@@ -243,8 +268,8 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
             scope: apiScopes.join(" "),
             audience,
             accessTokenTTL: accessTokenTtl,
-            accessTokenFormat: "jwt",
-            jwt: { sign: { alg: "RS256" } },
+            accessTokenFormat,
+            ...(accessTokenFormat === "jwt" && { jwt: { sign: { alg: "RS256" } } }),
           };
         },
       },
@@ -296,6 +321,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
 
   return {
     issuer,
+    listenUrl: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     jwksUri: `${issuer}/jwks`,
     clientId,
     audience,

@@ -61,9 +61,11 @@ export class Tenant {
 
   /** The OIDC settings, or undefined while the issuer or client id is still missing. */
   get oidc(): OidcSettings | undefined {
-    const { issuer, clientId, scopes, audience, audienceParam, endpoints } = this.preset.oidc;
+    const { issuer, clientId, clientSecret, scopes, audience, audienceParam, endpoints, compat } =
+      this.preset.oidc;
     if (!issuer || !clientId) return undefined;
-    return { issuer, clientId, scopes, audience, audienceParam, endpoints };
+    if (clientSecret) registerSecret(clientSecret);
+    return { issuer, clientId, clientSecret, scopes, audience, audienceParam, endpoints, compat };
   }
 
   /** PRESET_INCOMPLETE with every way to supply what is missing. */

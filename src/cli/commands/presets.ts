@@ -3,6 +3,7 @@ import { resolve } from "node:path";
 import { ErrorCode, OidcError } from "../../core/errors.js";
 import { formatIssue, type Issue, isWarning, presetInvalidError } from "../../presets/issues.js";
 import { pickPreset, resolvePresets } from "../../presets/resolve.js";
+import type { Preset } from "../../presets/types.js";
 import { checkConfigDocument, checkPresetDocument } from "../../presets/validate.js";
 import type { Command } from "../command.js";
 import { json, out, say } from "../io.js";
@@ -42,7 +43,9 @@ export const presets: Command = {
       return 0;
     }
     if (sub === "show") {
-      const { preset, origins, missing } = pickPreset(resolution, rest[0]);
+      const picked = pickPreset(resolution, rest[0]);
+      const { origins, missing } = picked;
+      const preset = withoutSecrets(picked.preset);
       const overridden = Object.fromEntries(
         Object.entries(origins)
           .filter(([, origin]) => !origin.source.startsWith("bundled "))
@@ -58,15 +61,22 @@ export const presets: Command = {
         return 0;
       }
       out(JSON.stringify(preset, null, 2));
-      const lines = Object.entries(overridden).map(
-        ([pointer, o]) =>
-          `  ${pointer}  ←  ${o.source}${o.pointer && o.pointer !== pointer ? ` ${o.pointer}` : ""}`,
-      );
+      const fromProfile = Object.entries(overridden).filter(([, o]) => o.source.startsWith("profile "));
+      const lines = Object.entries(overridden)
+        .filter(([, o]) => !o.source.startsWith("profile "))
+        .map(
+          ([pointer, o]) =>
+            `  ${pointer}  ←  ${o.source}${o.pointer && o.pointer !== pointer ? ` ${o.pointer}` : ""}`,
+        );
       say(
         lines.length > 0
           ? `Overridden fields:\n${lines.join("\n")}`
           : "No field overridden above the bundled preset.",
       );
+      if (fromProfile.length > 0)
+        say(
+          `Set by the IdP profile "${preset.oidc.profile}" (docs/idps.md):\n${fromProfile.map(([pointer]) => `  ${pointer}`).join("\n")}`,
+        );
       if (missing.length > 0) say(`Missing: ${missing.map((m) => m.pointer).join(", ")}`);
       return 0;
     }
@@ -75,6 +85,12 @@ export const presets: Command = {
     });
   },
 };
+
+/** The preset as shown to a person: a client secret only as "(set)". */
+function withoutSecrets(preset: Preset): Preset {
+  if (preset.oidc.clientSecret === null) return preset;
+  return { ...preset, oidc: { ...preset.oidc, clientSecret: "(set)" } };
+}
 
 /** A file is either a preset document (has `id`) or a config document (`presets`, `default`). */
 async function validate(files: string[], cwd: string): Promise<number> {

@@ -3,14 +3,20 @@ import { IDP_TIMEOUT_MS } from "../defaults.js";
 import { ErrorCode, OidcError } from "../errors.js";
 import { assertSecureUrl, isInsecureLoopback } from "../loopback.js";
 import type { FetchLike } from "../ports.js";
+import type { OidcCompat } from "./compat.js";
 
 export interface OidcSettings {
   issuer: string;
   clientId: string;
   scopes: string[];
   audience?: string | null;
-  audienceParam: "none" | "audience" | "resource";
+  /** How the audience is requested: not at all, an `audience` or `resource` parameter, or a scope (see compat.ts). */
+  audienceParam: "none" | "audience" | "resource" | "scope";
   endpoints?: { deviceAuthorization?: string; token?: string; revocation?: string; jwks?: string };
+  /** Sent only to the token endpoint, and only when `compat.tokenEndpointAuth` asks for it. */
+  clientSecret?: string | null;
+  /** Deviations of the IdP from the RFCs; absent fields are strict (compat.ts). */
+  compat?: Partial<OidcCompat>;
 }
 
 export interface RequestContext {
@@ -50,13 +56,8 @@ export function clientFor(settings: OidcSettings): oauth.Client {
   };
 }
 
+/** Client authentication where no secret is ever sent (device authorization, revocation). */
 export const clientAuth = oauth.None();
-
-/** The audience as the issuer wants it requested (none, `audience`, or RFC 8707 `resource`). */
-export function audienceParameters(settings: OidcSettings): Record<string, string> {
-  if (!settings.audience || settings.audienceParam === "none") return {};
-  return { [settings.audienceParam]: settings.audience };
-}
 
 export function checkIssuer(settings: OidcSettings): URL {
   return assertSecureUrl(settings.issuer, "The OIDC issuer");

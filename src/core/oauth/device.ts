@@ -4,7 +4,6 @@ import { ErrorCode, isOidcError, OidcError } from "../errors.js";
 import { type Clock, systemClock, type TokenSet } from "../ports.js";
 import { registerSecret } from "../redact.js";
 import {
-  audienceParameters,
   clientAuth,
   clientFor,
   type OidcSettings,
@@ -12,6 +11,15 @@ import {
   requestOptions,
   toIdpError,
 } from "./client.js";
+import {
+  audienceParameters,
+  compatOf,
+  deviceAnswerHint,
+  normalizeDeviceAuthorizationResponse,
+  plainText,
+  requestedScopes,
+  tokenEndpointAuth,
+} from "./compat.js";
 import { discover, requireEndpoint } from "./discovery.js";
 import { toTokenSet } from "./tokens.js";
 
@@ -20,6 +28,8 @@ export interface DeviceAuthorization {
   userCode: string;
   verificationUri: string;
   verificationUriComplete?: string;
+  /** The IdP's own instructions, if it sends any (Entra ID), without control characters. */
+  message?: string;
   /** Epoch ms after which the device code is no longer valid. */
   expiresAt: number;
   intervalSeconds: number;
@@ -38,13 +48,16 @@ export async function startDeviceAuthorization(
   const client = clientFor(settings);
   const now = (ctx.clock ?? systemClock).now();
   try {
-    const parameters = { scope: settings.scopes.join(" "), ...audienceParameters(settings) };
-    const response = await oauth.deviceAuthorizationRequest(
-      as,
-      client,
-      clientAuth,
-      parameters,
-      requestOptions(endpoint, ctx),
+    const parameters = { scope: requestedScopes(settings).join(" "), ...audienceParameters(settings) };
+    const response = await normalizeDeviceAuthorizationResponse(
+      await oauth.deviceAuthorizationRequest(
+        as,
+        client,
+        clientAuth,
+        parameters,
+        requestOptions(endpoint, ctx),
+      ),
+      compatOf(settings),
     );
     const answer = await oauth.processDeviceAuthorizationResponse(as, client, response);
     registerSecret(answer.device_code);
@@ -58,10 +71,14 @@ export async function startDeviceAuthorization(
         typeof answer.interval === "number" && answer.interval > 0 ? answer.interval : DEFAULT_INTERVAL_S,
     };
     if (answer.verification_uri_complete) auth.verificationUriComplete = answer.verification_uri_complete;
+    const message = plainText(answer.message);
+    if (message) auth.message = message;
     return auth;
   } catch (error) {
     // Name the issuer: with the discovery document cached, this is the first request that fails.
-    throw toIdpError(error, `Starting the device login at ${settings.issuer}`, ctx.signal);
+    const mapped = toIdpError(error, `Starting the device login at ${settings.issuer}`, ctx.signal);
+    const hint = deviceAnswerHint(error);
+    throw hint ? new OidcError(mapped.code, mapped.message, { cause: error, hint }) : mapped;
   }
 }
 
@@ -90,6 +107,7 @@ export async function pollDeviceToken(
   const as = await discover(settings, options);
   const endpoint = requireEndpoint(as, "token_endpoint");
   const client = clientFor(settings);
+  const authentication = tokenEndpointAuth(settings);
   let interval = auth.intervalSeconds;
   for (;;) {
     const wait = Math.min(interval * 1000, Math.max(0, auth.expiresAt - clock.now()));
@@ -107,7 +125,7 @@ export async function pollDeviceToken(
       const response = await oauth.deviceCodeGrantRequest(
         as,
         client,
-        clientAuth,
+        authentication,
         auth.deviceCode,
         requestOptions(endpoint, options),
       );

@@ -1,15 +1,8 @@
 import * as oauth from "oauth4webapi";
 import { ErrorCode, OidcError } from "../errors.js";
 import { type Clock, systemClock, type TokenSet } from "../ports.js";
-import {
-  audienceParameters,
-  clientAuth,
-  clientFor,
-  type OidcSettings,
-  type RequestContext,
-  requestOptions,
-  toIdpError,
-} from "./client.js";
+import { clientFor, type OidcSettings, type RequestContext, requestOptions, toIdpError } from "./client.js";
+import { refreshParameters, tokenEndpointAuth } from "./compat.js";
 import { discover, requireEndpoint } from "./discovery.js";
 import { toTokenSet } from "./tokens.js";
 
@@ -33,11 +26,11 @@ export async function refreshTokens(
   const endpoint = requireEndpoint(as, "token_endpoint");
   const client = clientFor(settings);
   try {
-    const options = { ...requestOptions(endpoint, ctx), additionalParameters: audienceParameters(settings) };
+    const options = { ...requestOptions(endpoint, ctx), additionalParameters: refreshParameters(settings) };
     const response = await oauth.refreshTokenGrantRequest(
       as,
       client,
-      clientAuth,
+      tokenEndpointAuth(settings),
       current.refreshToken,
       options,
     );

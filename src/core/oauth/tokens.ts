@@ -1,9 +1,9 @@
 import type * as oauth from "oauth4webapi";
-import { DEFAULT_TOKEN_LIFETIME_S as DEFAULT_LIFETIME_S } from "../defaults.js";
+import { DEFAULT_TOKEN_LIFETIME_S } from "../defaults.js";
 import type { TokenSet } from "../ports.js";
 import { registerSecret } from "../redact.js";
 
-/** Claims of a JWT without verifying it (for display and expiry only; the gateway verifies). */
+/** Claims of a JWT without verifying it (for display only: expiry comes from `expires_in`; the gateway verifies). */
 export function decodeJwtClaims(token: string | undefined): Record<string, unknown> | undefined {
   const payload = token?.split(".")[1];
   if (!payload) return undefined;
@@ -15,7 +15,14 @@ export function decodeJwtClaims(token: string | undefined): Record<string, unkno
   }
 }
 
-/** A token endpoint answer as a TokenSet. A missing refresh token keeps the previous one (no rotation). */
+/**
+ * A token endpoint answer as a TokenSet. A missing refresh token keeps the previous one (no rotation).
+ * The access token is opaque to the client (RFC 6749 §1.4): its expiry comes from `expires_in` on
+ * the client's own clock, never from decoding it, so reference tokens (Ping, Google, Auth0 without
+ * an audience) work like JWTs. Without `expires_in` (RFC 6749 only recommends it; every IdP in
+ * docs/idps.md sends it) the default lifetime applies; a token that ends sooner is renewed on the
+ * gateway's first 401.
+ */
 export function toTokenSet(
   response: oauth.TokenEndpointResponse,
   now: number,
@@ -24,13 +31,10 @@ export function toTokenSet(
   registerSecret(response.access_token);
   registerSecret(response.refresh_token);
   registerSecret(response.id_token);
-  const exp = decodeJwtClaims(response.access_token)?.exp;
   const lifetime =
-    typeof response.expires_in === "number"
+    typeof response.expires_in === "number" && response.expires_in > 0
       ? response.expires_in * 1000
-      : typeof exp === "number"
-        ? exp * 1000 - now
-        : DEFAULT_LIFETIME_S * 1000;
+      : DEFAULT_TOKEN_LIFETIME_S * 1000;
   const set: TokenSet = {
     accessToken: response.access_token,
     tokenType: response.token_type ?? "bearer",

@@ -1,0 +1,160 @@
+/**
+ * The one place where the engine bends to identity providers that deviate from the RFCs. Every
+ * deviation is switched on per preset (`oidc.compat`, usually through `oidc.profile`); with the
+ * defaults below the engine is strict and oauth4webapi checks every answer as the RFCs say.
+ * See docs/idps.md for which IdP needs which setting.
+ */
+import * as oauth from "oauth4webapi";
+import { ErrorCode, OidcError } from "../errors.js";
+import type { OidcSettings } from "./client.js";
+
+export type TokenEndpointAuth = "none" | "client_secret_post" | "client_secret_basic";
+
+export interface OidcCompat {
+  /**
+   * The device authorization answer names the URL `verification_url` (Google, Entra ID's v1
+   * endpoint) and may send `expires_in`/`interval` as strings (Entra v1). The answer is rewritten
+   * to RFC 8628 before oauth4webapi checks it.
+   */
+  verificationUrl: boolean;
+  /** How the client authenticates at the token endpoint (device polls and refreshes). */
+  tokenEndpointAuth: TokenEndpointAuth;
+  /** Send the requested scopes with every refresh (Entra ID's v2 endpoint asks for `scope`). */
+  refreshScope: boolean;
+  /** The `iss` claim of access tokens when it is not the issuer (Entra ID v1 tokens: `https://sts.windows.net/{tenant}/`). For the gateway, not the client. */
+  accessTokenIssuer: string | null;
+}
+
+/** Strict: what the RFCs say. */
+export const STRICT_COMPAT: OidcCompat = {
+  verificationUrl: false,
+  tokenEndpointAuth: "none",
+  refreshScope: false,
+  accessTokenIssuer: null,
+};
+
+export function compatOf(settings: Pick<OidcSettings, "compat">): OidcCompat {
+  return { ...STRICT_COMPAT, ...settings.compat };
+}
+
+/** The suffix Entra ID uses to ask for every permission of one API (`api://<app>/.default`). */
+export const AUDIENCE_SCOPE_SUFFIX = "/.default";
+
+/**
+ * The scopes to request. With `audienceParam: "scope"` the audience travels as a scope
+ * (`<audience>/.default`), unless one of the scopes already names it (`<audience>/access_as_user`).
+ */
+export function requestedScopes(settings: OidcSettings): string[] {
+  const { audience, audienceParam, scopes } = settings;
+  if (audienceParam !== "scope" || !audience) return scopes;
+  if (scopes.some((s) => s.startsWith(`${audience}/`))) return scopes;
+  return [...scopes, `${audience}${AUDIENCE_SCOPE_SUFFIX}`];
+}
+
+/** The audience as the issuer wants it requested: an `audience` or RFC 8707 `resource` parameter, or nothing. */
+export function audienceParameters(settings: OidcSettings): Record<string, string> {
+  const { audience, audienceParam } = settings;
+  if (!audience || (audienceParam !== "audience" && audienceParam !== "resource")) return {};
+  return { [audienceParam]: audience };
+}
+
+/** Extra parameters of a refresh-token grant. */
+export function refreshParameters(settings: OidcSettings): Record<string, string> {
+  const parameters = audienceParameters(settings);
+  if (compatOf(settings).refreshScope) parameters.scope = requestedScopes(settings).join(" ");
+  return parameters;
+}
+
+/**
+ * Client authentication at the token endpoint. The secret goes only there (device polls and
+ * refreshes), never to the device authorization or revocation endpoints.
+ */
+export function tokenEndpointAuth(settings: OidcSettings): oauth.ClientAuth {
+  const method = compatOf(settings).tokenEndpointAuth;
+  if (method === "none") return oauth.None();
+  const secret = settings.clientSecret;
+  if (!secret) {
+    throw new OidcError(
+      ErrorCode.PRESET_INCOMPLETE,
+      `The identity provider wants a client secret at its token endpoint (oidc.compat.tokenEndpointAuth is ${method}), and the preset has none.`,
+      {
+        hint: "Set oidc.clientSecret, preferably through an environment variable named in the preset's env map.",
+      },
+    );
+  }
+  return method === "client_secret_post" ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret);
+}
+
+/** Longest IdP-written `message` kept for display. */
+const MAX_MESSAGE_CHARS = 1000;
+
+/** C0/C1 controls, zero-width and bidirectional formatting characters: never sent to a terminal. */
+function unsafeForTerminal(code: number): boolean {
+  return (
+    code < 0x20 ||
+    (code >= 0x7f && code <= 0x9f) ||
+    (code >= 0x200b && code <= 0x200f) ||
+    (code >= 0x202a && code <= 0x202e) ||
+    (code >= 0x2066 && code <= 0x2069)
+  );
+}
+
+/** An IdP's human-readable text made safe for a terminal: such characters become spaces, length is bounded. */
+export function plainText(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  let text = "";
+  for (const char of value.slice(0, MAX_MESSAGE_CHARS)) {
+    text += unsafeForTerminal(char.codePointAt(0) ?? 0) ? " " : char;
+  }
+  text = text.replace(/ {2,}/g, " ").trim();
+  return text || undefined;
+}
+
+const NUMERIC = /^\d{1,9}$/;
+
+/**
+ * Rewrites a successful device authorization answer to RFC 8628 when the preset says the IdP
+ * deviates (`compat.verificationUrl`): `verification_url` → `verification_uri`, and numbers sent as
+ * strings → numbers. Anything else, and every error answer, passes through untouched for
+ * oauth4webapi to check.
+ */
+export async function normalizeDeviceAuthorizationResponse(
+  response: Response,
+  compat: OidcCompat,
+): Promise<Response> {
+  if (!compat.verificationUrl || response.status !== 200) return response;
+  let body: unknown;
+  try {
+    body = await response.clone().json();
+  } catch {
+    return response;
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return response;
+  const fixed: Record<string, unknown> = { ...body };
+  if (fixed.verification_uri === undefined && typeof fixed.verification_url === "string") {
+    fixed.verification_uri = fixed.verification_url;
+    delete fixed.verification_url;
+  }
+  for (const name of ["expires_in", "interval"]) {
+    const value = fixed[name];
+    if (typeof value === "string" && NUMERIC.test(value)) fixed[name] = Number(value);
+  }
+  const headers = new Headers(response.headers);
+  headers.delete("content-length");
+  headers.delete("content-encoding");
+  return new Response(JSON.stringify(fixed), {
+    status: response.status,
+    statusText: response.statusText,
+    headers,
+  });
+}
+
+/** A hint for a device answer that failed only because the IdP uses `verification_url` and the preset is strict. */
+export function deviceAnswerHint(error: unknown): string | undefined {
+  if (!(error instanceof oauth.OperationProcessingError)) return undefined;
+  const body = (error.cause as { body?: Record<string, unknown> } | undefined)?.body;
+  if (body && body.verification_uri === undefined && body.verification_url !== undefined) {
+    return "The identity provider names the URL verification_url instead of verification_uri: set oidc.profile (google, entra) or oidc.compat.verificationUrl: true in the preset.";
+  }
+  return undefined;
+}
