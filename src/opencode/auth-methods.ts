@@ -22,7 +22,7 @@ export function deviceMethod(tenant: Tenant, label: string, forOtherProvider: bo
       return {
         url: prompt.url,
         method: "auto" as const,
-        instructions: `Confirm the code ${prompt.userCode} at ${prompt.verificationUri} (valid for ${minutesLeft(prompt.expiresAt)} min).`,
+        instructions: `${prompt.codeInUrl ? "Confirm" : "Enter"} the code ${prompt.userCode} at ${prompt.verificationUri} (valid for ${minutesLeft(prompt.expiresAt)} min).`,
         async callback() {
           try {
             const done = await pending.complete();

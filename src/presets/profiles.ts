@@ -29,10 +29,15 @@ export function entraV1Issuer(issuer: unknown): string | undefined {
 const field = (pointer: string, value: unknown): ProfileField => ({ pointer, value });
 const derived = (pointer: string, derive: (doc: Json) => unknown): ProfileField => ({ pointer, derive });
 
+/**
+ * What each profile sets beyond the generic defaults (audienceParam `none`, scopes with
+ * `offline_access`, strict compat). Profiles with nothing here follow the RFCs where the engine
+ * meets them; their differences are on the IdP side (docs/idps.md).
+ */
 export const PROFILE_FIELDS: Record<Profile, readonly ProfileField[]> = {
   generic: [],
   // A custom authorization server decides the audience itself; its answers follow RFC 8628.
-  okta: [field("/oidc/audienceParam", "none")],
+  okta: [],
   entra: [
     // v2 refuses `resource`: the API is a scope, `api://<app>/.default`.
     field("/oidc/audienceParam", "scope"),
@@ -45,16 +50,15 @@ export const PROFILE_FIELDS: Record<Profile, readonly ProfileField[]> = {
   // The API is chosen with `audience`; without it the access token is opaque.
   auth0: [field("/oidc/audienceParam", "audience")],
   // The audience comes from an Audience mapper on a client scope, not from a request parameter.
-  keycloak: [field("/oidc/audienceParam", "none")],
+  keycloak: [],
   google: [
-    field("/oidc/audienceParam", "none"),
     // Google refuses `offline_access`; the device flow returns a refresh token anyway.
     field("/oidc/scopes", ["openid", "profile", "email"]),
     field("/oidc/compat/verificationUrl", true),
     field("/oidc/compat/tokenEndpointAuth", "client_secret_post"),
   ],
   // PingFederate: the access token manager decides audience and format (reference tokens by default).
-  ping: [field("/oidc/audienceParam", "none")],
+  ping: [],
 };
 
 export function isProfile(value: unknown): value is Profile {

@@ -13,8 +13,15 @@ export interface LoginPrompt {
   url: string;
   /** The plain verification URL, where the code is typed. */
   verificationUri: string;
-  /** The code to confirm (device flow). */
+  /**
+   * Whether `url` carries the code, so the person only confirms it. Not so when the IdP sends no
+   * complete verification URL (Entra ID, Google): then the code is typed in at `verificationUri`.
+   */
+  codeInUrl: boolean;
+  /** The code to confirm or type (device flow). */
   userCode?: string;
+  /** The IdP's own instructions, when it sends any (Entra ID), without control characters. */
+  message?: string;
   /** When the prompt stops working (epoch ms). */
   expiresAt: number;
 }
@@ -106,7 +113,9 @@ export async function beginLogin(
       method,
       url: auth.verificationUriComplete ?? auth.verificationUri,
       verificationUri: auth.verificationUri,
+      codeInUrl: auth.verificationUriComplete !== undefined,
       userCode: auth.userCode,
+      ...(auth.message && { message: auth.message }),
       expiresAt: auth.expiresAt,
     },
     async complete() {

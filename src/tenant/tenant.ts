@@ -2,6 +2,7 @@ import { join } from "node:path";
 import type { OidcError } from "../core/errors.js";
 import type { OidcSettings } from "../core/oauth/client.js";
 import type { Clock, FetchLike, Logger, LogLevel, SessionKey } from "../core/ports.js";
+import { registerSecret } from "../core/redact.js";
 import { type RetryPolicy, Session } from "../core/session.js";
 import { globalConfigDir } from "../presets/config-files.js";
 import { missingFieldsError } from "../presets/missing.js";

@@ -3,20 +3,23 @@
  * (test/support/vendor-idp.ts: the real oidc-provider behind a rewriting proxy), through the public
  * engine API: resolve the preset as a user's config would, device login, the token checked by the
  * sandbox gateway configured from the preset, refresh through the Session, and the quirk that makes
- * the profile necessary shown failing without it.
+ * the profile necessary shown failing without it. Logins go through the login use case
+ * (`beginLogin`), as the CLI and OpenCode do.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { decodeJwt } from "jose";
 import { afterEach, describe, expect, it } from "vitest";
 import {
+  beginLogin,
   ErrorCode,
+  type LoginPrompt,
   type PresetDocument,
-  PresetRuntime,
   pollDeviceToken,
   refreshTokens,
   resolvePresets,
   startDeviceAuthorization,
+  Tenant,
   type TokenSet,
 } from "../../src/engine.js";
 import { requireJwtFields } from "../../src/gateway/render.js";
@@ -48,7 +51,7 @@ afterEach(async () => {
 
 interface Fixture {
   idp: VendorIdp;
-  rt: PresetRuntime;
+  rt: Tenant;
   clock: ManualClock;
   home: TempHome;
 }
@@ -92,17 +95,23 @@ async function setUp(
   const resolved = resolution.presets.get(preset.id);
   if (!resolved) throw new Error(`${preset.id} did not resolve`);
   const clock = manualClock();
-  return { idp, rt: new PresetRuntime(resolved, { env: home.env, clock }), clock, home };
+  return { idp, rt: new Tenant(resolved, { env: home.env, clock }), clock, home };
 }
 
-/** Device login as a person does it: the complete link if the IdP sends one, else the plain URL and the typed code. */
+/** What a person does with the prompt: open the complete link, or the plain URL and type the code. */
+function approve(prompt: LoginPrompt): Promise<void> {
+  return prompt.codeInUrl
+    ? approveDevice(prompt.url)
+    : approveDevice(prompt.url, { userCode: prompt.userCode });
+}
+
+/** A device login through the login use case; answers the stored tokens. */
 async function deviceLogin(f: Fixture): Promise<TokenSet> {
-  const settings = f.rt.requireOidc();
-  const auth = await startDeviceAuthorization(settings, { clock: f.clock });
-  if (auth.verificationUriComplete) await approveDevice(auth.verificationUriComplete);
-  else await approveDevice(auth.verificationUri, { userCode: auth.userCode });
-  const tokens = await pollDeviceToken(settings, auth, { clock: f.clock, sleep: async () => {} });
-  await f.rt.session().save(tokens);
+  const pending = await beginLogin(f.rt, "device");
+  await approve(pending.prompt);
+  await pending.complete();
+  const tokens = await f.rt.session().current();
+  if (!tokens) throw new Error("the login stored nothing");
   return tokens;
 }
 
@@ -163,17 +172,23 @@ describe("entra example against an Entra-ID-shaped IdP (v2 endpoints)", () => {
   it("audience as the .default scope, no complete URI but a message, a v1 token the gateway accepts, refresh with scope", async () => {
     const f = await setUp("entra", example("entra"), { oidc });
     const gateway = await gatewayFor(f);
-    const auth = await startDeviceAuthorization(f.rt.requireOidc(), { clock: f.clock });
-    expect(auth.verificationUriComplete).toBeUndefined();
-    expect(auth.verificationUri).toBe(`${f.idp.issuer}/device`);
-    expect(auth.message).toBe(
-      `To sign in, use a web browser to open the page ${auth.verificationUri} and enter the code ${auth.userCode} to authenticate.`,
+    const pending = await beginLogin(f.rt, "device");
+    const { prompt } = pending;
+    expect(prompt).toMatchObject({
+      codeInUrl: false,
+      url: `${f.idp.issuer}/device`,
+      verificationUri: `${f.idp.issuer}/device`,
+    });
+    expect(prompt.message).toBe(
+      `To sign in, use a web browser to open the page ${prompt.url} and enter the code ${prompt.userCode} to authenticate.`,
     );
     const [deviceRequest] = requestsTo(f.idp, "device_authorization");
     expect(deviceRequest?.scope?.split(" ")).toContain("api://acme-ai/.default");
     expect(deviceRequest?.parameters).not.toContain("resource");
 
-    const tokens = await deviceLogin(f);
+    await approve(prompt);
+    await pending.complete();
+    const tokens = (await f.rt.session().current()) as TokenSet;
     expect(decodeJwt(tokens.accessToken)).toMatchObject({ iss: ENTRA_V1_ISSUER, aud: "api://acme-ai" });
     expect(await gatewayStatus(gateway, tokens.accessToken)).toBe(200);
 

@@ -365,7 +365,8 @@ export async function startVendorIdp(vendor: Vendor, options: VendorIdpOptions =
   const server = createServer();
   const port = await listen(server);
   const issuer = `http://127.0.0.1:${port}`;
-  const upstream = await startIdp({ deviceInterval: 1, ...vendorRules.idp, issuer, port: 0 });
+  // A 50 ms polling interval keeps logins through the engine's own polling loop fast.
+  const upstream = await startIdp({ deviceInterval: 0.05, ...vendorRules.idp, issuer, port: 0 });
   const target = new URL(upstream.listenUrl);
 
   server.on("request", async (req: IncomingMessage, res: ServerResponse) => {

@@ -4,6 +4,7 @@
  */
 import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
+import { DEFAULT_TOKEN_LIFETIME_S } from "../../src/core/defaults.js";
 import { ErrorCode, isOidcError } from "../../src/core/errors.js";
 import type { OidcSettings } from "../../src/core/oauth/client.js";
 import {
@@ -17,7 +18,7 @@ import {
   STRICT_COMPAT,
   tokenEndpointAuth,
 } from "../../src/core/oauth/compat.js";
-import { DEFAULT_ACCESS_TOKEN_LIFETIME_S, toTokenSet } from "../../src/core/oauth/tokens.js";
+import { toTokenSet } from "../../src/core/oauth/tokens.js";
 
 const as: oauth.AuthorizationServer = { issuer: "https://idp.example" };
 const client: oauth.Client = { client_id: "c" };
@@ -243,6 +244,6 @@ describe("access token expiry", () => {
 
   it("without expires_in, the documented default lifetime, even for a JWT with exp", () => {
     const set = toTokenSet({ access_token: jwt(now / 1000 + 30), token_type: "bearer" }, now);
-    expect(set.expiresAt).toBe(now + DEFAULT_ACCESS_TOKEN_LIFETIME_S * 1000);
+    expect(set.expiresAt).toBe(now + DEFAULT_TOKEN_LIFETIME_S * 1000);
   });
 });

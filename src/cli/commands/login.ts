@@ -11,8 +11,10 @@ import { tenantFor } from "../tenant.js";
 
 /** The login prompt on stderr, as a person reads it. */
 export function showPrompt(name: string, prompt: LoginPrompt): void {
+  // Without a complete verification URL (Entra ID, Google) the code is typed in, not just confirmed.
+  const step = prompt.codeInUrl ? "confirm the code" : "enter the code";
   say(
-    `To log in to ${name}, open this URL in a browser:\n\n    ${prompt.url}\n\nand confirm the code:  ${prompt.userCode}\n\nThe code is valid for ${minutesLeft(prompt.expiresAt)} minutes.`,
+    `To log in to ${name}, open this URL in a browser:\n\n    ${prompt.url}\n\nand ${step}:  ${prompt.userCode}\n\nThe code is valid for ${minutesLeft(prompt.expiresAt)} minutes.`,
   );
 }
 

@@ -110,7 +110,7 @@ export function plainText(value: unknown): string | undefined {
   return text || undefined;
 }
 
-const NUMERIC = /^\d{1,9}$/;
+const NUMERIC = /^\d{1,9}(\.\d{1,6})?$/;
 
 /**
  * Rewrites a successful device authorization answer to RFC 8628 when the preset says the IdP
