@@ -6,8 +6,18 @@
 import { pointerParts, setAtPointer } from "./issues.js";
 import { isPlainObject } from "./merge.js";
 
-export const PROFILES = ["generic", "okta", "entra", "auth0", "keycloak", "google", "ping"] as const;
-export type Profile = (typeof PROFILES)[number];
+import type { Profile } from "./types.js";
+
+export type { Profile };
+export const PROFILES = [
+  "generic",
+  "okta",
+  "entra",
+  "auth0",
+  "keycloak",
+  "google",
+  "ping",
+] as const satisfies readonly Profile[];
 export const DEFAULT_PROFILE: Profile = "generic";
 
 type Json = Record<string, unknown>;

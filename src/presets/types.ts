@@ -1,12 +1,13 @@
 /** A preset document as written by a person (schemas/preset.schema.json). */
 export type AudienceParam = "none" | "audience" | "resource" | "scope";
 export type { Modality, ModelRule } from "../core/models/types.js";
-export type { OidcCompat, TokenEndpointAuth } from "../core/oauth/compat.js";
-export type { Profile } from "./profiles.js";
+export type { OidcCompat, TokenEndpointAuth } from "../core/oauth/client.js";
+
+/** The IdP a preset is for (`oidc.profile`); what each one sets is in profiles.ts. */
+export type Profile = "generic" | "okta" | "entra" | "auth0" | "keycloak" | "google" | "ping";
 
 import type { ModelRule } from "../core/models/types.js";
-import type { OidcCompat } from "../core/oauth/compat.js";
-import type { Profile } from "./profiles.js";
+import type { OidcCompat } from "../core/oauth/client.js";
 
 export interface PresetDocument {
   $schema?: string;

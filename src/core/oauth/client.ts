@@ -3,7 +3,24 @@ import { IDP_TIMEOUT_MS } from "../defaults.js";
 import { ErrorCode, OidcError } from "../errors.js";
 import { assertSecureUrl, isInsecureLoopback } from "../loopback.js";
 import type { FetchLike } from "../ports.js";
-import type { OidcCompat } from "./compat.js";
+
+export type TokenEndpointAuth = "none" | "client_secret_post" | "client_secret_basic";
+
+/** Deviations of an IdP from the RFCs, one switch each; compat.ts applies them. */
+export interface OidcCompat {
+  /**
+   * The device authorization answer names the URL `verification_url` (Google, Entra ID's v1
+   * endpoint) and may send `expires_in`/`interval` as strings (Entra v1). The answer is rewritten
+   * to RFC 8628 before oauth4webapi checks it.
+   */
+  verificationUrl: boolean;
+  /** How the client authenticates at the token endpoint (device polls and refreshes). */
+  tokenEndpointAuth: TokenEndpointAuth;
+  /** Send the requested scopes with every refresh (Entra ID's v2 endpoint asks for `scope`). */
+  refreshScope: boolean;
+  /** The `iss` claim of access tokens when it is not the issuer (Entra ID v1 tokens: `https://sts.windows.net/{tenant}/`). For the gateway, not the client. */
+  accessTokenIssuer: string | null;
+}
 
 export interface OidcSettings {
   issuer: string;

@@ -6,24 +6,9 @@
  */
 import * as oauth from "oauth4webapi";
 import { ErrorCode, OidcError } from "../errors.js";
-import type { OidcSettings } from "./client.js";
+import type { OidcCompat, OidcSettings } from "./client.js";
 
-export type TokenEndpointAuth = "none" | "client_secret_post" | "client_secret_basic";
-
-export interface OidcCompat {
-  /**
-   * The device authorization answer names the URL `verification_url` (Google, Entra ID's v1
-   * endpoint) and may send `expires_in`/`interval` as strings (Entra v1). The answer is rewritten
-   * to RFC 8628 before oauth4webapi checks it.
-   */
-  verificationUrl: boolean;
-  /** How the client authenticates at the token endpoint (device polls and refreshes). */
-  tokenEndpointAuth: TokenEndpointAuth;
-  /** Send the requested scopes with every refresh (Entra ID's v2 endpoint asks for `scope`). */
-  refreshScope: boolean;
-  /** The `iss` claim of access tokens when it is not the issuer (Entra ID v1 tokens: `https://sts.windows.net/{tenant}/`). For the gateway, not the client. */
-  accessTokenIssuer: string | null;
-}
+export type { OidcCompat, TokenEndpointAuth } from "./client.js";
 
 /** Strict: what the RFCs say. */
 export const STRICT_COMPAT: OidcCompat = {
