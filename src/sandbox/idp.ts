@@ -2,7 +2,9 @@
  * A real OpenID Connect provider (oidc-provider) on loopback that behaves like an Okta custom
  * authorization server for the OAuth 2.0 Device Authorization Grant (RFC 8628): JWT access tokens
  * for one audience, refresh tokens with rotation, revocation, plus test hooks (counts, faults,
- * pause/resume, directly minted tokens). Test/sandbox use only.
+ * pause/resume, directly minted tokens). Options reshape it for other vendors (opaque tokens, no
+ * default audience, another access token issuer, a public issuer behind a proxy): see
+ * test/support/vendor-idp.ts. Test/sandbox use only.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
