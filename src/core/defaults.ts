@@ -47,6 +47,9 @@ export const MODEL_DISCOVERY = {
   demoTimeoutMs: 5000,
 } as const;
 
+/** Longest IdP-written text (a device answer's `message`) kept for display. */
+export const MAX_IDP_MESSAGE_CHARS = 1000;
+
 /** Fetching an issuer's metadata for `opencode-oidc envoy`. */
 export const ENVOY_DISCOVERY_TIMEOUT_MS = 5000;
 
@@ -54,7 +57,10 @@ export const ENVOY_DISCOVERY_TIMEOUT_MS = 5000;
 export const PRESET_DEFAULTS = {
   providerNpm: "@ai-sdk/openai-compatible",
   scopes: ["openid", "profile", "email", "offline_access"],
+  profile: "generic",
   audienceParam: "none",
+  /** `oidc.compat`: strict, as the RFCs say (an IdP profile switches single fields on). */
+  compat: { verificationUrl: false, tokenEndpointAuth: "none", refreshScope: false, accessTokenIssuer: null },
   refreshSkewSeconds: 300,
   deviceFlowLabel: "Okta Device Flow",
   apiKeyLabel: "Manual API Key",

@@ -3,9 +3,10 @@
  * RFC-shaped defaults. A profile only fills fields that no layer set, so every one of them can still
  * be overridden field by field. docs/idps.md explains each entry.
  */
+
+import { PRESET_DEFAULTS } from "../core/defaults.js";
 import { pointerParts, setAtPointer } from "./issues.js";
 import { isPlainObject } from "./merge.js";
-
 import type { Profile } from "./types.js";
 
 export type { Profile };
@@ -18,7 +19,7 @@ export const PROFILES = [
   "google",
   "ping",
 ] as const satisfies readonly Profile[];
-export const DEFAULT_PROFILE: Profile = "generic";
+export const DEFAULT_PROFILE: Profile = PRESET_DEFAULTS.profile;
 
 type Json = Record<string, unknown>;
 

@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { PRESET_DEFAULTS } from "../../src/core/defaults.js";
 import { STRICT_COMPAT } from "../../src/core/oauth/compat.js";
 import { PROFILE_FIELDS, PROFILES, withProfile } from "../../src/presets/profiles.js";
 import { type Layer, resolvePresets } from "../../src/presets/resolve.js";
@@ -144,6 +145,20 @@ describe("IdP profiles", () => {
     const haiilo = (await resolvePresets({ configFiles: false, env: {} })).presets.get("haiilo");
     expect(haiilo?.preset.oidc.profile).toBe("okta");
     expect(haiilo?.preset.oidc.audienceParam).toBe("none");
+  });
+
+  it("the schema's defaults of oidc.profile and oidc.compat are the ones applied", () => {
+    const schema = JSON.parse(readFileSync(join(root, "schemas", "preset.schema.json"), "utf8"));
+    const oidc = schema.properties.oidc.properties;
+    expect(oidc.profile.default).toBe(PRESET_DEFAULTS.profile);
+    expect(oidc.profile.enum).toEqual([...PROFILES]);
+    const compat = Object.fromEntries(
+      Object.entries(oidc.compat.properties as Record<string, { default?: unknown }>).map(([k, v]) => [
+        k,
+        v.default ?? null,
+      ]),
+    );
+    expect(compat).toEqual(STRICT_COMPAT);
   });
 
   it("the table only names fields of the schema", () => {

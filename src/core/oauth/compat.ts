@@ -5,18 +5,14 @@
  * See docs/idps.md for which IdP needs which setting.
  */
 import * as oauth from "oauth4webapi";
+import { MAX_IDP_MESSAGE_CHARS, PRESET_DEFAULTS } from "../defaults.js";
 import { ErrorCode, OidcError } from "../errors.js";
 import type { OidcCompat, OidcSettings } from "./client.js";
 
 export type { OidcCompat, TokenEndpointAuth } from "./client.js";
 
-/** Strict: what the RFCs say. */
-export const STRICT_COMPAT: OidcCompat = {
-  verificationUrl: false,
-  tokenEndpointAuth: "none",
-  refreshScope: false,
-  accessTokenIssuer: null,
-};
+/** Strict: what the RFCs say (the schema's defaults of `oidc.compat`). */
+export const STRICT_COMPAT: OidcCompat = PRESET_DEFAULTS.compat;
 
 export function compatOf(settings: Pick<OidcSettings, "compat">): OidcCompat {
   return { ...STRICT_COMPAT, ...settings.compat };
@@ -70,9 +66,6 @@ export function tokenEndpointAuth(settings: OidcSettings): oauth.ClientAuth {
   return method === "client_secret_post" ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret);
 }
 
-/** Longest IdP-written `message` kept for display. */
-const MAX_MESSAGE_CHARS = 1000;
-
 /** C0/C1 controls, zero-width and bidirectional formatting characters: never sent to a terminal. */
 function unsafeForTerminal(code: number): boolean {
   return (
@@ -88,7 +81,7 @@ function unsafeForTerminal(code: number): boolean {
 export function plainText(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
   let text = "";
-  for (const char of value.slice(0, MAX_MESSAGE_CHARS)) {
+  for (const char of value.slice(0, MAX_IDP_MESSAGE_CHARS)) {
     text += unsafeForTerminal(char.codePointAt(0) ?? 0) ? " " : char;
   }
   text = text.replace(/ {2,}/g, " ").trim();
