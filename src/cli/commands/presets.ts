@@ -27,7 +27,14 @@ export const presets: Command = {
         name: preset.name,
         provider: preset.provider.id,
         default: preset.id === resolution.defaultId,
-        sources: [...new Set(Object.values(origins).map((o) => o.source))],
+        // Layers only; what an IdP profile filled in is shown by `presets show`.
+        sources: [
+          ...new Set(
+            Object.values(origins)
+              .map((o) => o.source)
+              .filter((source) => !source.startsWith("profile ")),
+          ),
+        ],
         missing: missing.map((m) => m.pointer),
       }));
       if (ctx.values.json) json(rows);
