@@ -229,7 +229,7 @@ export class Session {
           throw new OidcError(
             ErrorCode.IDP_UNAVAILABLE,
             `${error.message} Your login is kept; the next request tries again.`,
-            { cause: error },
+            { cause: error, hint: error.hint },
           );
         }
         throw error;

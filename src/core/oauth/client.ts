@@ -77,12 +77,21 @@ export function clientFor(settings: OidcSettings): oauth.Client {
 export const clientAuth = oauth.None();
 
 export function checkIssuer(settings: OidcSettings): URL {
-  return assertSecureUrl(settings.issuer, "The OIDC issuer");
+  return assertSecureUrl(settings.issuer, "The OIDC issuer", "oidc.issuer");
 }
+
+/** What to do when the identity provider cannot be reached or is failing (transient). */
+const UNAVAILABLE_HINT =
+  "Check that this machine can reach the identity provider (network, VPN, proxy), then try again.";
+/** What to check when the identity provider refuses a request or answers something unusable. */
+const REJECTED_HINT =
+  "Check the preset's OIDC settings (oidc.issuer, oidc.clientId, oidc.scopes, oidc.audience) against the client registered at the identity provider.";
 
 /**
  * Maps anything thrown by fetch / oauth4webapi to the error model: network failures, timeouts and
  * 5xx are IDP_UNAVAILABLE (transient, the session is kept); OAuth error answers keep their code.
+ * `what` names the step and the issuer ("Refreshing the access token at https://…"), so that every
+ * message says which identity provider failed.
  */
 export function toIdpError(error: unknown, what: string, signal?: AbortSignal): OidcError {
   if (error instanceof OidcError) return error;
@@ -92,7 +101,7 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
       return new OidcError(
         ErrorCode.IDP_UNAVAILABLE,
         `${what} failed: the identity provider answered HTTP ${error.status}.`,
-        { cause: error, details: { status: error.status } },
+        { cause: error, hint: UNAVAILABLE_HINT, details: { status: error.status } },
       );
     }
     const description = error.error_description ? ` (${error.error_description})` : "";
@@ -101,6 +110,7 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
       `${what} was rejected by the identity provider: ${error.error}${description}.`,
       {
         cause: error,
+        hint: REJECTED_HINT,
         details: { error: error.error, status: error.status },
       },
     );
@@ -111,19 +121,22 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
       return new OidcError(
         ErrorCode.IDP_UNAVAILABLE,
         `${what} failed: the identity provider answered HTTP ${status}.`,
-        { cause: error, details: { status } },
+        { cause: error, hint: UNAVAILABLE_HINT, details: { status } },
       );
     }
   }
   if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError) {
-    return new OidcError(ErrorCode.IDP_REJECTED, `${what} failed: ${error.message}.`, { cause: error });
+    return new OidcError(ErrorCode.IDP_REJECTED, `${what} failed: ${error.message}.`, {
+      cause: error,
+      hint: REJECTED_HINT,
+    });
   }
   const name = (error as { name?: string })?.name;
   if (name === "TimeoutError" || name === "AbortError") {
     return new OidcError(
       ErrorCode.IDP_UNAVAILABLE,
       `${what} failed: the identity provider did not answer in time.`,
-      { cause: error },
+      { cause: error, hint: UNAVAILABLE_HINT },
     );
   }
   const detail =
@@ -135,6 +148,6 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
   return new OidcError(
     ErrorCode.IDP_UNAVAILABLE,
     `${what} failed: the identity provider cannot be reached (${detail}).`,
-    { cause: error },
+    { cause: error, hint: UNAVAILABLE_HINT },
   );
 }

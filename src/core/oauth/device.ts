@@ -158,7 +158,7 @@ export async function pollDeviceToken(
           );
         }
       }
-      const mapped = toIdpError(error, "The device login", options.signal);
+      const mapped = toIdpError(error, `The device login at ${settings.issuer}`, options.signal);
       if (isOidcError(mapped, ErrorCode.ABORTED)) throw mapped;
       if (isOidcError(mapped, ErrorCode.IDP_UNAVAILABLE)) {
         options.onPoll?.("transient", interval);

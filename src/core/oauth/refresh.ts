@@ -44,6 +44,6 @@ export async function refreshTokens(
         { hint: "Log in again.", cause: error },
       );
     }
-    throw toIdpError(error, "Refreshing the access token", ctx.signal);
+    throw toIdpError(error, `Refreshing the access token at ${settings.issuer}`, ctx.signal);
   }
 }

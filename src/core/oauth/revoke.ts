@@ -45,6 +45,9 @@ export async function revokeTokens(
     await oauth.processRevocationResponse(response);
     return { revoked: true };
   } catch (error) {
-    return { revoked: false, note: toIdpError(error, "Revoking the tokens", ctx.signal).message };
+    return {
+      revoked: false,
+      note: toIdpError(error, `Revoking the tokens at ${settings.issuer}`, ctx.signal).message,
+    };
   }
 }
