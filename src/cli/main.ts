@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { describeError, ErrorCode, isOidcError } from "../core/errors.js";
+import { redact } from "../core/redact.js";
+import { storePaths } from "../store/paths.js";
 import { type Command, helpText, parseCommandArgs } from "./command.js";
 import { login } from "./commands/login.js";
 import { logout } from "./commands/logout.js";
@@ -89,20 +91,24 @@ export async function main(
     }
     return await command.run({ values: parsed.values, positionals: parsed.positionals, env, cwd });
   } catch (caught) {
-    reportError(forCli(caught, preset));
+    reportError(forCli(caught, preset), env);
     return isOidcError(caught, "USAGE") ? 2 : 1;
   }
 }
 
 /** Every failure gets a message, a stable code and a hint, also the ones nobody foresaw. */
-function reportError(error: unknown): void {
-  say(`error: ${describeError(error)}`);
+function reportError(error: unknown, env: NodeJS.ProcessEnv): void {
   if (isOidcError(error)) {
+    say(`error: ${error.describe()}`);
     say(`(code ${error.code})`);
     return;
   }
+  // Not an OidcError: a bug or an unexpected system error. Its text was not written for people (it
+  // may even quote data), so it is redacted, and the hint says where to look and what to report.
+  const named = error instanceof Error && error.name !== "Error" ? `${error.name}: ` : "";
+  say(`error: ${redact(`${named}${describeError(error)}`)}`);
   say(
-    "This was not expected. The debug log (~/.config/opencode-auth/log/) has details; run the command again, and if it keeps failing, report it with the output of `opencode-oidc status`.",
+    `This was not expected (a bug or an unexpected system error). The debug log in ${storePaths(env).logDir} shows what the command did before it; run the command again, and if it keeps failing, report it with this output and that of \`opencode-oidc status\`.`,
   );
   say(`(code ${ErrorCode.INTERNAL})`);
 }
@@ -117,7 +123,7 @@ if (invoked) {
       process.exitCode = code;
     },
     (error) => {
-      reportError(error);
+      reportError(error, process.env);
       process.exitCode = 1;
     },
   );

@@ -25,9 +25,47 @@ export function urlProblem(value: string): string | undefined {
   return undefined;
 }
 
-export function assertSecureUrl(value: string, what: string): URL {
+/** The URL as it may be shown: a user name or password in it is replaced by `***` (it may be a secret). */
+export function shownUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (!url.username && !url.password) return value;
+    url.username = "***";
+    url.password = "";
+    return url.href;
+  } catch {
+    return value;
+  }
+}
+
+/** What to do about a URL `urlProblem` refuses; `field` names the setting it comes from, if known. */
+export function urlHint(value: string, field?: string): string {
+  const where = field ? `Set ${field} to` : "Use";
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `${where} an absolute https:// URL, for example https://idp.example.com/oauth2/default.`;
+  }
+  if (url.username || url.password) {
+    url.username = "";
+    url.password = "";
+    return `${where} the URL without a user name or password (${url.href}); credentials never go in a URL.`;
+  }
+  if (url.protocol === "http:") {
+    url.protocol = "https:";
+    return `${where} ${url.href} if the server offers https. Plain http is accepted only on this machine (127.0.0.1, ::1, localhost), for local tests.`;
+  }
+  return `${where} an https:// URL.`;
+}
+
+export function assertSecureUrl(value: string, what: string, field?: string): URL {
   const problem = urlProblem(value);
-  if (problem) throw new OidcError(ErrorCode.INSECURE_URL, `${what} ${value} ${problem}.`);
+  if (problem) {
+    throw new OidcError(ErrorCode.INSECURE_URL, `${what} ${shownUrl(value)} ${problem}.`, {
+      hint: urlHint(value, field),
+    });
+  }
   return new URL(value);
 }
 

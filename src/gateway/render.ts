@@ -65,7 +65,7 @@ export async function resolveJwksUri(
   const issuer = preset.oidc.issuer;
   if (!issuer)
     throw missingFieldsError(preset, ["/oidc/issuer"], options.globalConfigFile ?? defaultGlobalConfigFile());
-  assertSecureUrl(issuer, "The issuer");
+  assertSecureUrl(issuer, "The issuer", "oidc.issuer");
   const base = issuer.replace(/\/+$/, "");
   const url = `${base}/.well-known/openid-configuration`;
   let reason: string;
@@ -123,11 +123,14 @@ function checkedInputs(preset: Preset, opts: RenderEnvoyOptions): EnvoyInputs {
       hint: "Pass --jwks-uri, set oidc.endpoints.jwks, or let `opencode-oidc envoy` read it from the issuer's discovery document.",
     });
   }
-  const url = assertSecureUrl(jwksUri, "The JWKS URI");
+  const url = assertSecureUrl(jwksUri, "The JWKS URI", "--jwks-uri (or oidc.endpoints.jwks)");
   if (opts.format === "gateway" && url.protocol !== "https:") {
     throw new OidcError(
       ErrorCode.INSECURE_URL,
       `The JWKS URI ${jwksUri} uses http; Envoy Gateway fetches remoteJWKS over https only.`,
+      {
+        hint: "Pass an https JWKS URI with --jwks-uri (or set oidc.endpoints.jwks), or render --format raw, whose JWKS cluster may use plain http on loopback.",
+      },
     );
   }
   return { ...base, jwt: { issuer, audience, jwksUri } };

@@ -33,7 +33,14 @@ export async function injectProviders(
   const listings = await Promise.all(
     tenants.map((tenant) =>
       listModels(tenant, budget(tenant)).then(
-        (listing) => ({ ...listing, models: toOpencodeModels(listing.models) }),
+        (listing) => {
+          // OpenCode shows nothing of it: the debug log is where a person finds why models are missing.
+          if (listing.problem)
+            tenant.logger.log("warn", `model discovery failed: ${listing.problem}`, {
+              answered: listing.source,
+            });
+          return { ...listing, models: toOpencodeModels(listing.models) };
+        },
         (error: unknown) => {
           tenant.logger.log("warn", "model discovery failed", { error: String(error) });
           return { models: {} as Record<string, OpencodeModel>, source: "none" as const };

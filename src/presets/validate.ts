@@ -1,4 +1,4 @@
-import { urlProblem } from "../core/loopback.js";
+import { shownUrl, urlProblem } from "../core/loopback.js";
 import { type SchemaError, validateConfig, validatePreset } from "./generated/validators.js";
 import { type Issue, pointerJoin } from "./issues.js";
 import type { ConfigDocument, PresetDocument } from "./types.js";
@@ -114,7 +114,7 @@ export function semanticIssues(preset: PresetDocument, source: string, base: str
   const url = (pointer: string, value: unknown) => {
     if (typeof value !== "string" || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return; // the schema reports non-URLs
     const problem = urlProblem(value);
-    if (problem) issues.push({ source, pointer: base + pointer, message: `${value} ${problem}` });
+    if (problem) issues.push({ source, pointer: base + pointer, message: `${shownUrl(value)} ${problem}` });
   };
   url("/provider/baseURL", preset.provider?.baseURL);
   url("/oidc/issuer", preset.oidc?.issuer);

@@ -1,6 +1,6 @@
 import { credentialHeaders } from "../core/authorized-fetch.js";
 import { MODEL_DISCOVERY } from "../core/defaults.js";
-import { describeError, ErrorCode, OidcError } from "../core/errors.js";
+import { describeError, ErrorCode, isOidcError, OidcError } from "../core/errors.js";
 import { fetchModels } from "../core/models/fetch-models.js";
 import { applyModelSettings } from "../core/models/settings.js";
 import type { DiscoveredModel, ModelSpec } from "../core/models/types.js";
@@ -15,8 +15,10 @@ export interface ModelListing {
   source: ModelSource;
   /** When the list was fetched from the gateway (epoch ms), for cache and gateway sources. */
   fetchedAt?: number;
-  /** Why the gateway could not be asked (no login yet, unreachable, ...). */
+  /** Why the gateway could not be asked (no login yet, unreachable, ...): the failure's first line. */
   problem?: string;
+  /** The failure itself, with its code and hint, for hosts that show or raise it. */
+  failure?: OidcError;
   /** A background refresh started because the cache was stale (awaitable in tests). */
   refreshing?: Promise<void>;
 }
@@ -65,11 +67,16 @@ export async function listModels(tenant: Tenant, options: ListModelsOptions = {}
     return { models: shape(models), source: "gateway", fetchedAt: now };
   } catch (error) {
     const problem = describeError(error).split("\n")[0];
-    tenant.logger.log("warn", `model discovery failed: ${problem}`, { cached: cached !== undefined });
+    const failure = isOidcError(error) ? error : undefined;
+    const fallback: ModelSource = cached ? "cache" : discovery.static.length > 0 ? "static" : "none";
+    // A record for the debug log only: the problem goes back to the host, which shows it (the CLI)
+    // or logs it as a warning (OpenCode), so that a person reads it once.
+    tenant.logger.log("info", `model discovery failed: ${problem}`, { answered: fallback });
+    const reason = { problem, ...(failure && { failure }) };
     if (cached)
-      return { models: shape(cached.models), source: "cache", fetchedAt: cached.fetchedAt, problem };
-    if (discovery.static.length > 0) return { models: shape(discovery.static), source: "static", problem };
-    return { models: {}, source: "none", problem };
+      return { models: shape(cached.models), source: "cache", fetchedAt: cached.fetchedAt, ...reason };
+    if (fallback === "static") return { models: shape(discovery.static), source: "static", ...reason };
+    return { models: {}, source: "none", ...reason };
   }
 }
 
@@ -80,11 +87,14 @@ async function refreshCache(
 ): Promise<DiscoveredModel[]> {
   const signal = AbortSignal.timeout(timeoutMs);
   const credential = await chooseCredential(tenant, signal);
-  if (!credential)
+  if (!credential) {
+    const issuer = tenant.preset.oidc.issuer;
     throw new OidcError(
       ErrorCode.NOT_LOGGED_IN,
-      `Not logged in to ${tenant.preset.name}: no login and no API key.`,
+      `Not logged in to ${tenant.preset.name} (preset ${tenant.preset.id}${issuer ? `, issuer ${issuer}` : ""}) and no API key is stored, so the gateway cannot be asked for its models.`,
+      { hint: "Log in first." },
     );
+  }
   const { discovery, provider } = tenant.preset;
   const models = await fetchModels({
     baseURL: provider.baseURL,

@@ -94,6 +94,21 @@ describe("a refresh the identity provider fails", () => {
     expect(error.message).not.toContain(TOKENS.refreshToken);
   });
 
+  it("the IdP's error_description is quoted without control characters, secrets or excess length", async () => {
+    const jwt = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl";
+    const description = `\u001b[2J\u001b[31mbad client\u001b[0m \u202eevil token ${jwt} ${"x".repeat(1000)}`;
+    const error = await rejection(
+      refreshTokens(SETTINGS, TOKENS, {
+        fetch: idp(() => json(400, { error: "invalid_client", error_description: description })),
+      }),
+    );
+    expect(error.code).toBe(ErrorCode.IDP_REJECTED);
+    expect(error.message).toContain("bad client");
+    expect(error.message).not.toMatch(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u);
+    expect(error.message).not.toContain(jwt);
+    expect(error.message.length).toBeLessThan(600);
+  });
+
   it("invalid_grant: SESSION_ENDED naming the issuer, with a hint to log in again", async () => {
     const error = await rejection(
       refreshTokens(SETTINGS, TOKENS, { fetch: idp(() => json(400, { error: "invalid_grant" })) }),

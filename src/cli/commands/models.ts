@@ -1,8 +1,17 @@
 import { MODEL_DISCOVERY } from "../../core/defaults.js";
-import { listModels } from "../../tenant/model-listing.js";
+import { isOidcError } from "../../core/errors.js";
+import { listModels, type ModelListing } from "../../tenant/model-listing.js";
 import { type Command, PRESET_OPTION } from "../command.js";
+import { forCli } from "../hints.js";
 import { json, out, say } from "../io.js";
 import { tenantFor } from "../tenant.js";
+
+/** Where the listed models come from when the gateway did not answer. */
+function origin(listing: ModelListing): string {
+  return listing.source === "cache"
+    ? `the list cached at ${new Date(listing.fetchedAt ?? 0).toISOString()}`
+    : "the preset's static list";
+}
 
 export const models: Command = {
   name: "models",
@@ -23,11 +32,19 @@ export const models: Command = {
       refresh: !ctx.values.cached,
       timeoutMs: MODEL_DISCOVERY.cliTimeoutMs,
     });
-    if (listing.problem) say(`warning: ${listing.problem}`);
-    if (listing.source !== "gateway")
-      say(
-        `(models from ${listing.source === "cache" ? `the cache of ${new Date(listing.fetchedAt ?? 0).toISOString()}` : listing.source === "static" ? "the preset's static list" : "nowhere: none known"})`,
+    // Nothing to show: the failure is the answer (message, hint and code once, exit 1).
+    if (listing.source === "none") throw listing.failure ?? new Error(listing.problem ?? "No models known.");
+    if (listing.problem) {
+      // A list from elsewhere: say once why the gateway was not asked, and what is shown instead.
+      const failure = forCli(
+        listing.failure,
+        typeof ctx.values.preset === "string" ? ctx.values.preset : undefined,
       );
+      const hint = isOidcError(failure) && failure.hint ? `\n${failure.hint}` : "";
+      say(`warning: ${listing.problem} Showing ${origin(listing)}.${hint}`);
+    } else if (listing.source === "cache") {
+      say(`(models from ${origin(listing)})`);
+    }
     if (ctx.values.json) {
       json(listing.models);
       return 0;
@@ -40,6 +57,6 @@ export const models: Command = {
       return `${tenant.preset.provider.id}/${id}\t${m.name}\t${limit}\t${caps}`;
     });
     if (rows.length > 0) out(rows.join("\n"));
-    return rows.length > 0 || listing.source === "gateway" ? 0 : 1;
+    return 0;
   },
 };

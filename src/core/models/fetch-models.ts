@@ -17,6 +17,18 @@ export interface FetchModelsOptions {
 
 const MAX_BYTES = 4 * 1024 * 1024;
 
+/** What to check when the gateway's answer is not a model list. */
+const NOT_A_LIST_HINT =
+  "Check provider.baseURL and discovery.path in the preset: together they must name the gateway's OpenAI-compatible model list (GET …/models).";
+
+/** What to check when the gateway refuses the credential (401/403), by the kind of credential sent. */
+function refusedHint(headers: Record<string, string>): string {
+  const bearer = Object.keys(headers).some((name) => name.toLowerCase() === "authorization");
+  return bearer
+    ? "The gateway does not accept this login's token: check that it trusts the preset's issuer and audience (oidc.issuer, oidc.audience) and that oidc.scopes includes the scope it requires; logging in again gets a new token."
+    : "The gateway does not accept the stored API key: check that the key is meant for this gateway, or store a new one.";
+}
+
 export function joinUrl(baseURL: string, path: string): string {
   return `${baseURL.replace(/\/+$/, "")}/${path.replace(/^\/+/, "")}`;
 }
@@ -31,6 +43,7 @@ export async function fetchModels(options: FetchModelsOptions): Promise<Discover
     throw new OidcError(
       ErrorCode.GATEWAY_REJECTED,
       `The gateway's model list ${joinUrl(options.baseURL, options.path)} is not usable: ${(error as Error).message}.`,
+      { hint: NOT_A_LIST_HINT },
     );
   }
   if (options.metadataPath) {
@@ -57,7 +70,10 @@ async function getJson(url: string, options: FetchModelsOptions): Promise<unknow
     throw new OidcError(
       ErrorCode.GATEWAY_UNAVAILABLE,
       timedOut ? `The gateway did not answer ${url} in time.` : `The gateway cannot be reached at ${url}.`,
-      { cause: error },
+      {
+        cause: error,
+        hint: "Check provider.baseURL and that this machine can reach the gateway (network, VPN, proxy).",
+      },
     );
   }
   if (response.status === 401 || response.status === 403) {
@@ -66,6 +82,7 @@ async function getJson(url: string, options: FetchModelsOptions): Promise<unknow
       ErrorCode.GATEWAY_REJECTED,
       `The gateway refused the credentials for ${url} (HTTP ${response.status}).`,
       {
+        hint: refusedHint(options.headers),
         details: { status: response.status },
       },
     );
@@ -77,6 +94,7 @@ async function getJson(url: string, options: FetchModelsOptions): Promise<unknow
         ? ErrorCode.GATEWAY_UNAVAILABLE
         : ErrorCode.GATEWAY_REJECTED;
     throw new OidcError(code, `The gateway answered HTTP ${response.status} for ${url}.`, {
+      ...(code === ErrorCode.GATEWAY_REJECTED && { hint: NOT_A_LIST_HINT }),
       details: { status: response.status },
     });
   }
@@ -84,7 +102,9 @@ async function getJson(url: string, options: FetchModelsOptions): Promise<unknow
   try {
     return JSON.parse(text);
   } catch {
-    throw new OidcError(ErrorCode.GATEWAY_REJECTED, `The gateway's answer from ${url} is not valid JSON.`);
+    throw new OidcError(ErrorCode.GATEWAY_REJECTED, `The gateway's answer from ${url} is not valid JSON.`, {
+      hint: NOT_A_LIST_HINT,
+    });
   }
 }
 
@@ -94,6 +114,9 @@ async function readLimited(response: Response, maxBytes: number, url: string): P
     new OidcError(
       ErrorCode.GATEWAY_REJECTED,
       `The gateway's answer from ${url} is larger than ${maxBytes} bytes.`,
+      {
+        hint: "Check that discovery.path names the model list; if the gateway really lists that many models, list the ones you use in discovery.static instead.",
+      },
     );
   if (declared > maxBytes) {
     await response.body?.cancel();

@@ -3,6 +3,7 @@ import { IDP_TIMEOUT_MS } from "../defaults.js";
 import { ErrorCode, OidcError } from "../errors.js";
 import { assertSecureUrl, isInsecureLoopback } from "../loopback.js";
 import type { FetchLike } from "../ports.js";
+import { remoteText } from "../redact.js";
 
 export type TokenEndpointAuth = "none" | "client_secret_post" | "client_secret_basic";
 
@@ -104,10 +105,11 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
         { cause: error, hint: UNAVAILABLE_HINT, details: { status: error.status } },
       );
     }
-    const description = error.error_description ? ` (${error.error_description})` : "";
+    // The IdP's own words: quoted cleaned of control characters and secrets, and cut short.
+    const description = error.error_description ? ` (${remoteText(error.error_description)})` : "";
     return new OidcError(
       ErrorCode.IDP_REJECTED,
-      `${what} was rejected by the identity provider: ${error.error}${description}.`,
+      `${what} was rejected by the identity provider: ${remoteText(error.error, 100)}${description}.`,
       {
         cause: error,
         hint: REJECTED_HINT,
