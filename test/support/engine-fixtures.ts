@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { REFRESH_RETRY } from "../../src/core/defaults.js";
 import { isOidcError, type OidcError } from "../../src/core/errors.js";
 import type { OidcSettings } from "../../src/core/oauth/client.js";
 import { pollDeviceToken, startDeviceAuthorization } from "../../src/core/oauth/device.js";
@@ -138,6 +139,16 @@ export function recordingFetch(): FetchLike & { requests: Array<{ method: string
   }) as FetchLike & { requests: typeof requests };
   f.requests = requests;
   return f;
+}
+
+/**
+ * The waits a Session asks for between the attempts of one refresh under the default policy
+ * (src/core/defaults.ts): one fewer than the attempts, doubling from the base delay, capped.
+ */
+export function defaultBackoff(): number[] {
+  return Array.from({ length: REFRESH_RETRY.attempts - 1 }, (_, i) =>
+    Math.min(REFRESH_RETRY.maxDelayMs, REFRESH_RETRY.baseDelayMs * 2 ** i),
+  );
 }
 
 export interface SessionFixture {
