@@ -10,6 +10,7 @@
  * - the gateway accepts the tokens, the first one and the refreshed one.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { resolvePresets } from "../../src/presets/resolve.js";
 import { approveDevice } from "../../src/sandbox/approve.js";
 import { type Sandbox, startSandbox } from "../../src/sandbox/sandbox.js";
 import { FileTokenStore } from "../../src/store/token-store.js";
@@ -19,8 +20,12 @@ import { type TempHome, tempHome } from "../support/engine-fixtures.js";
 import { FAULT_WORKERS, sandboxEnv, within } from "../support/faults-fixtures.js";
 
 const TTL_S = 300;
-/** refreshSkewSeconds 300, capped at half the lifetime: fresh for the first 150 s. */
-const FRESH_S = TTL_S / 2;
+/** The refresh skew of the preset the CLI uses (Haiilo, resolved), capped at half the lifetime. */
+const haiilo = (await resolvePresets({ configFiles: false, env: {} })).presets.get("haiilo")?.preset;
+if (!haiilo) throw new Error("the Haiilo preset does not resolve");
+const SKEW_S = Math.min(haiilo.oidc.refreshSkewSeconds, TTL_S / 2);
+/** A token is fresh (used as is) until the skew window before its expiry. */
+const FRESH_S = TTL_S - SKEW_S;
 const MIN = 60_000;
 
 let build: EngineBuild;

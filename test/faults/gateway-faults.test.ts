@@ -14,7 +14,7 @@ import { type Sandbox, startSandbox } from "../../src/sandbox/sandbox.js";
 import { ModelCache } from "../../src/store/model-cache.js";
 import { listModels } from "../../src/tenant/model-listing.js";
 import type { Tenant } from "../../src/tenant/tenant.js";
-import { quickLogin, type TempHome, tempHome } from "../support/engine-fixtures.js";
+import { quickLogin, recordingFetch, type TempHome, tempHome } from "../support/engine-fixtures.js";
 import { discoveryOptions, sandboxRuntime, timed, within } from "../support/faults-fixtures.js";
 
 const TIMEOUT_MS = 500;
@@ -27,24 +27,33 @@ let home: TempHome;
 /** With a static list in the preset, and without one. */
 let withStatic: Tenant;
 let noStatic: Tenant;
+/** Every request the two tenants send (IdP and gateway). */
+let sent: ReturnType<typeof recordingFetch>;
 
 const cacheOf = (rt: Tenant) => new ModelCache(rt.paths.cacheDir, rt.preset.id, rt.preset.provider.baseURL);
 
+/** Requests for the gateway's model list among those recorded. */
+const modelListRequests = (recorded: ReturnType<typeof recordingFetch>) =>
+  recorded.requests.filter((r) => r.url.endsWith("/models")).length;
+
 async function loggedInRuntimes(sandbox: Sandbox, folder: TempHome) {
+  const fetch = recordingFetch();
   const a = await sandboxRuntime(sandbox, folder, {
     pluginOptions: discoveryOptions({ timeoutMs: TIMEOUT_MS, static: STATIC }),
+    runtime: { fetch },
   });
   const b = await sandboxRuntime(sandbox, folder, {
     pluginOptions: discoveryOptions({ timeoutMs: TIMEOUT_MS }),
+    runtime: { fetch },
   });
   await a.session().save(await quickLogin(sandbox.idp));
-  return { a, b };
+  return { a, b, fetch };
 }
 
 beforeAll(async () => {
   box = await startSandbox();
   home = tempHome();
-  ({ a: withStatic, b: noStatic } = await loggedInRuntimes(box, home));
+  ({ a: withStatic, b: noStatic, fetch: sent } = await loggedInRuntimes(box, home));
 });
 afterAll(async () => {
   await box?.close();
@@ -62,7 +71,7 @@ async function goodCache(rt: Tenant, sandbox: Sandbox) {
 
 /** Every view of one fault: no cache (static / none), a cache (CLI --refresh), a stale cache (OpenCode start). */
 async function checkFault(sandbox: Sandbox, apply: () => void | Promise<void>, problem: RegExp) {
-  const [a, b] = sandbox === box ? [withStatic, noStatic] : [faultA, faultB];
+  const [a, b, recorded] = sandbox === box ? [withStatic, noStatic, sent] : [faultA, faultB, faultSent];
   // Before the fault: a last good list exists. Keep it aside for the no-cache views.
   const good = await goodCache(a, sandbox);
   const cachedAt = JSON.parse(good.bytes.toString("utf8")).fetchedAt as number;
@@ -101,12 +110,18 @@ async function checkFault(sandbox: Sandbox, apply: () => void | Promise<void>, p
   // 4. A stale cache (OpenCode's startup): answered at once from the cache; the background refresh
   //    fails and leaves the cache as it was.
   const later = cachedAt + a.preset.discovery.cacheTtlSeconds * 1000 + 1_000;
+  const asked = modelListRequests(recorded);
   const st = await timed(listModels(b, { now: later }));
   expect(st.value.source).toBe("cache");
   expect(st.value.models).toEqual(good.listing.models);
   expect(st.ms).toBeLessThan(200);
-  expect(st.value.refreshing).toBeDefined();
-  await within(4 * TIMEOUT_MS + SLACK_MS, st.value.refreshing as Promise<void>, "background refresh");
+  await within(
+    4 * TIMEOUT_MS + SLACK_MS,
+    st.value.refreshing ?? Promise.reject(new Error("no background refresh was started")),
+    "background refresh",
+  );
+  // The background refresh did ask the gateway (once), and its failure left the cache alone.
+  expect(modelListRequests(recorded)).toBe(asked + 1);
   expect(readFileSync(file).equals(good.bytes)).toBe(true);
   expect(statSync(file).mtimeMs).toBe(before);
 }
@@ -115,6 +130,7 @@ let faultBox: Sandbox | undefined;
 let faultHome: TempHome | undefined;
 let faultA: Tenant;
 let faultB: Tenant;
+let faultSent: ReturnType<typeof recordingFetch>;
 afterAll(async () => {
   await faultBox?.close();
   faultHome?.cleanup();
@@ -137,19 +153,43 @@ describe("model discovery with the gateway in trouble", () => {
   it("gateway down (port closed): static / none / last good cache within the timeout, cache not overwritten", async () => {
     faultBox = await startSandbox();
     faultHome = tempHome();
-    ({ a: faultA, b: faultB } = await loggedInRuntimes(faultBox, faultHome));
+    ({ a: faultA, b: faultB, fetch: faultSent } = await loggedInRuntimes(faultBox, faultHome));
     await checkFault(faultBox, () => faultBox?.gateway.close(), /cannot be reached at .*\/models/);
   });
 
   it("after the fault clears, a refresh replaces the cache with the gateway's list again", async () => {
+    // A last good list from a minute ago, which the failing refresh must keep.
+    const cache = cacheOf(noStatic);
+    const old = Date.now() - 60_000;
+    await cache.write([{ id: "old-model" }], old);
     box.gateway.setFault({ status: 500 });
     const failed = await listModels(noStatic, { refresh: true });
+    expect(failed).toMatchObject({ source: "cache", fetchedAt: old });
     expect(failed.problem).toMatch(/HTTP 500/);
+    expect(cache.read()?.fetchedAt).toBe(old);
+
     box.gateway.setFault(null);
     const fixed = await listModels(noStatic, { refresh: true });
     expect(fixed.source).toBe("gateway");
     expect(fixed.problem).toBeUndefined();
-    expect(cacheOf(noStatic).read()?.fetchedAt).toBeGreaterThanOrEqual(failed.fetchedAt ?? 0);
+    const replaced = cache.read();
+    expect(replaced?.fetchedAt).toBeGreaterThan(old);
+    expect(replaced?.models.map((m) => m.id)).toContain("gpt-4o-mini");
+    expect(replaced?.models.map((m) => m.id)).not.toContain("old-model");
+  });
+
+  it("OpenCode's config hook with the gateway answering 500 and no cache: no models, and one warning in the debug log says why", async () => {
+    rmSync(cacheOf(noStatic).file, { force: true });
+    box.gateway.setFault({ status: 500 });
+    const logBefore = existsSync(home.logFile) ? readFileSync(home.logFile, "utf8").length : 0;
+    const config: Config = {};
+    await injectProviders(config, [noStatic]);
+    expect(config.provider?.[noStatic.preset.provider.id]?.models).toEqual({});
+    const added = readFileSync(home.logFile, "utf8").slice(logBefore);
+    const warnings = added.split("\n").filter((l) => / WARN model discovery failed: /.test(l));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/The gateway answered HTTP 500 for .*\/models\./);
+    box.gateway.setFault(null);
   });
 
   it("OpenCode's config hook with the gateway answering 500 and a stale cache: the cached models are injected at once", async () => {

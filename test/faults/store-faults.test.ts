@@ -156,35 +156,41 @@ describe("a token store folder that cannot be written", () => {
     expect(readFileSync(home.authDir, "utf8")).toBe("not a folder\n");
   });
 
-  const chattrWorks = (() => {
+  /** Why `chattr +i` cannot be used here (no chattr, a file system or container without it), or undefined. */
+  const chattrUnavailable = (() => {
     const probe = tempHome();
     try {
       mkdirSync(probe.authDir, { recursive: true });
-      execFileSync("chattr", ["+i", probe.authDir], { stdio: "ignore" });
-      execFileSync("chattr", ["-i", probe.authDir], { stdio: "ignore" });
-      return true;
-    } catch {
-      return false;
+      execFileSync("chattr", ["+i", probe.authDir], { stdio: "pipe" });
+      execFileSync("chattr", ["-i", probe.authDir], { stdio: "pipe" });
+      return undefined;
+    } catch (error) {
+      const { code, stderr, message } = error as { code?: string; stderr?: Buffer; message: string };
+      if (code === "ENOENT") return "the chattr command is not installed (e2fsprogs)";
+      return `chattr +i failed on ${probe.authDir}: ${stderr?.toString().trim() || message}`;
     } finally {
       probe.cleanup();
     }
   })();
 
-  it.runIf(chattrWorks)(
-    "an immutable folder (chattr +i, blocks root too): CLI login fails with STORE_WRITE_FAILED naming the path, before the user is asked to approve",
-    async () => {
-      const home = newHome();
-      mkdirSync(home.authDir, { recursive: true, mode: 0o700 });
-      chmodSync(home.authDir, 0o700);
-      execFileSync("chattr", ["+i", home.authDir]);
-      immutable.push(home.authDir);
-      const exit = await cliLoginRefused(home);
-      expect(exit.code).toBe(1);
-      expect(exit.stderr).toContain("(code STORE_WRITE_FAILED)");
-      expect(exit.stderr).toContain(home.tokenFile);
-      expect(readdirSync(home.authDir)).toEqual([]);
-    },
-  );
+  it("an immutable folder (chattr +i, blocks root too): CLI login fails with STORE_WRITE_FAILED naming the path, before the user is asked to approve", async (ctx) => {
+    if (chattrUnavailable) {
+      // Skipped, and said so in the CI output: this case is then covered only by the regular-file case above.
+      const reason = `SKIPPED immutable-folder test: ${chattrUnavailable}`;
+      console.warn(`\n*** ${reason} ***\n`);
+      ctx.skip(reason);
+    }
+    const home = newHome();
+    mkdirSync(home.authDir, { recursive: true, mode: 0o700 });
+    chmodSync(home.authDir, 0o700);
+    execFileSync("chattr", ["+i", home.authDir]);
+    immutable.push(home.authDir);
+    const exit = await cliLoginRefused(home);
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toContain("(code STORE_WRITE_FAILED)");
+    expect(exit.stderr).toContain(home.tokenFile);
+    expect(readdirSync(home.authDir)).toEqual([]);
+  });
 
   it("a chmod 0500 folder is tightened back to 0700 by the store and the login works (root or not)", async () => {
     const home = newHome();

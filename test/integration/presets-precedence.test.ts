@@ -164,7 +164,10 @@ describe("opencode-oidc presets (the real CLI)", () => {
 
   it("validate exits 0 for the shipped presets and 1 with every error of a broken file", async () => {
     const shipped = join(import.meta.dirname, "../../presets/haiilo.json");
-    await expect(run("node", [cli, "presets", "validate", shipped], { env })).resolves.toBeDefined();
+    // execFile rejects on a non-zero exit: resolving is the exit 0; the output says which file is valid.
+    const valid = await run("node", [cli, "presets", "validate", shipped], { env });
+    expect(valid.stderr).toBe(`${shipped}: valid\n`);
+    expect(valid.stdout).toBe("");
     const bad = join(root, "bad.json");
     write(bad, {
       id: "bad",

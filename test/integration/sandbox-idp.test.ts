@@ -77,8 +77,11 @@ describe("sandbox IdP (oidc-provider, device flow)", () => {
 
   it("answers the device authorization with an interval and a complete verification URI", async () => {
     const device = await startDevice(s);
-    expect(device.interval).toBe(5);
-    expect(device.expires_in).toBe(600);
+    // Some interval in whole seconds, and a code that lives for more than one poll (the values are
+    // options, checked under "sandbox IdP options").
+    expect(Number.isInteger(device.interval), `interval ${device.interval}`).toBe(true);
+    expect(device.interval).toBeGreaterThan(0);
+    expect(device.expires_in).toBeGreaterThan(device.interval as number);
     expect(device.user_code).toMatch(/^[A-Z]{4}-[A-Z]{4}$/);
     expect(device.verification_uri).toBe(`${idp.issuer}/device`);
     expect(device.verification_uri_complete).toContain(
@@ -97,7 +100,8 @@ describe("sandbox IdP (oidc-provider, device flow)", () => {
     const at = decodeJwt(tokens.access_token);
     expect(at).toMatchObject({ iss: idp.issuer, aud: idp.audience, sub: "alice", client_id: idp.clientId });
     expect(String(at.scope).split(" ")).toContain("haiiloai:inference");
-    expect(at.exp).toBeGreaterThan(Date.now() / 1000 + 3500);
+    // The JWT's lifetime is the one the token response announces.
+    expect((at.exp as number) - (at.iat as number)).toBe(tokens.expires_in);
 
     const id = oauth.getValidatedIdTokenClaims(tokens);
     expect(id).toMatchObject({
@@ -268,14 +272,16 @@ describe("sandbox IdP options", () => {
     }
   });
 
-  it("issues no refresh token when issueRefreshToken is false, and honours custom audience/TTL", async () => {
+  it("issues no refresh token when issueRefreshToken is false, and honours custom audience/TTL/device code lifetime", async () => {
     const idp = await startIdp({
       issueRefreshToken: false,
       audience: "https://gw.example",
       accessTokenTtlSeconds: 120,
+      deviceCodeTtlSeconds: 90,
     });
     try {
       const s = await discover(idp);
+      expect((await startDevice(s)).expires_in).toBe(90);
       const tokens = await login(s);
       expect(tokens.refresh_token).toBeUndefined();
       expect(tokens.expires_in).toBe(120);
@@ -292,7 +298,8 @@ describe("sandbox IdP options", () => {
       const first = await login(s);
       const second = await refresh(s, first.refresh_token ?? "");
       expect(second.refresh_token ?? first.refresh_token).toBe(first.refresh_token);
-      await refresh(s, first.refresh_token ?? "");
+      // The same refresh token still works after it was used.
+      expect((await refresh(s, first.refresh_token ?? "")).access_token).not.toBe(second.access_token);
     } finally {
       await idp.close();
     }
