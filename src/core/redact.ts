@@ -26,15 +26,3 @@ export function redact(text: string): string {
   for (const [shape, replacement] of SHAPES) out = out.replace(shape, replacement);
   return out;
 }
-
-/** Control characters and bidirectional overrides: they could move a terminal's cursor or hide text. */
-const UNPRINTABLE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]+/gu;
-
-/**
- * Text a remote party wrote (an IdP's `error_description`), made fit to quote in a message shown on
- * a terminal: control characters become a space, secrets are redacted, and it is cut at `max`.
- */
-export function remoteText(text: string, max = 300): string {
-  const clean = redact(text.replace(UNPRINTABLE, " ")).trim();
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
-}

@@ -4,7 +4,7 @@
  */
 import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_TOKEN_LIFETIME_S } from "../../src/core/defaults.js";
+import { DEFAULT_TOKEN_LIFETIME_S, MAX_IDP_MESSAGE_CHARS } from "../../src/core/defaults.js";
 import { ErrorCode, isOidcError } from "../../src/core/errors.js";
 import type { OidcSettings } from "../../src/core/oauth/client.js";
 import {
@@ -214,7 +214,7 @@ describe("client authentication at the token endpoint", () => {
 describe("IdP text before a terminal", () => {
   it("drops control, zero-width and bidi characters and bounds the length", () => {
     expect(plainText("Open \u001b[31mthis\u001b[0m\r\npage\u202e now")).toBe("Open [31mthis [0m page now");
-    expect(plainText("x".repeat(5000))?.length).toBe(1000);
+    expect(plainText("x".repeat(MAX_IDP_MESSAGE_CHARS + 1))).toBe("x".repeat(MAX_IDP_MESSAGE_CHARS));
     expect(plainText(" \u0007 ")).toBeUndefined();
     expect(plainText(42)).toBeUndefined();
   });

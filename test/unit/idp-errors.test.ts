@@ -4,6 +4,7 @@
  * document and then the failure under test, so every kind of failure is exact and immediate.
  */
 import { beforeEach, describe, expect, it } from "vitest";
+import { MAX_IDP_MESSAGE_CHARS } from "../../src/core/defaults.js";
 import { ErrorCode } from "../../src/core/errors.js";
 import type { OidcSettings } from "../../src/core/oauth/client.js";
 import { clearDiscoveryCache } from "../../src/core/oauth/discovery.js";
@@ -106,7 +107,9 @@ describe("a refresh the identity provider fails", () => {
     expect(error.message).toContain("bad client");
     expect(error.message).not.toMatch(/[\p{Cc}\u202a-\u202e\u2066-\u2069]/u);
     expect(error.message).not.toContain(jwt);
-    expect(error.message.length).toBeLessThan(600);
+    // The quote is cut at the limit for IdP text (the rest of the message is our own sentence).
+    expect(error.message).not.toContain("x".repeat(MAX_IDP_MESSAGE_CHARS));
+    expect(error.message.length).toBeLessThan(MAX_IDP_MESSAGE_CHARS + 200);
   });
 
   it("invalid_grant: SESSION_ENDED naming the issuer, with a hint to log in again", async () => {

@@ -2,8 +2,9 @@ import * as oauth from "oauth4webapi";
 import { IDP_TIMEOUT_MS } from "../defaults.js";
 import { ErrorCode, OidcError } from "../errors.js";
 import { assertSecureUrl, isInsecureLoopback } from "../loopback.js";
+import { plainText } from "../plain-text.js";
 import type { FetchLike } from "../ports.js";
-import { remoteText } from "../redact.js";
+import { redact } from "../redact.js";
 
 export type TokenEndpointAuth = "none" | "client_secret_post" | "client_secret_basic";
 
@@ -106,10 +107,11 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
       );
     }
     // The IdP's own words: quoted cleaned of control characters and secrets, and cut short.
-    const description = error.error_description ? ` (${remoteText(error.error_description)})` : "";
+    const quote = (text: unknown) => redact(plainText(text) ?? "");
+    const description = error.error_description ? ` (${quote(error.error_description)})` : "";
     return new OidcError(
       ErrorCode.IDP_REJECTED,
-      `${what} was rejected by the identity provider: ${remoteText(error.error, 100)}${description}.`,
+      `${what} was rejected by the identity provider: ${quote(error.error)}${description}.`,
       {
         cause: error,
         hint: REJECTED_HINT,

@@ -5,7 +5,7 @@
  * See docs/idps.md for which IdP needs which setting.
  */
 import * as oauth from "oauth4webapi";
-import { MAX_IDP_MESSAGE_CHARS, PRESET_DEFAULTS } from "../defaults.js";
+import { PRESET_DEFAULTS } from "../defaults.js";
 import { ErrorCode, OidcError } from "../errors.js";
 import type { OidcCompat, OidcSettings } from "./client.js";
 
@@ -66,27 +66,8 @@ export function tokenEndpointAuth(settings: OidcSettings): oauth.ClientAuth {
   return method === "client_secret_post" ? oauth.ClientSecretPost(secret) : oauth.ClientSecretBasic(secret);
 }
 
-/** C0/C1 controls, zero-width and bidirectional formatting characters: never sent to a terminal. */
-function unsafeForTerminal(code: number): boolean {
-  return (
-    code < 0x20 ||
-    (code >= 0x7f && code <= 0x9f) ||
-    (code >= 0x200b && code <= 0x200f) ||
-    (code >= 0x202a && code <= 0x202e) ||
-    (code >= 0x2066 && code <= 0x2069)
-  );
-}
-
-/** An IdP's human-readable text made safe for a terminal: such characters become spaces, length is bounded. */
-export function plainText(value: unknown): string | undefined {
-  if (typeof value !== "string") return undefined;
-  let text = "";
-  for (const char of value.slice(0, MAX_IDP_MESSAGE_CHARS)) {
-    text += unsafeForTerminal(char.codePointAt(0) ?? 0) ? " " : char;
-  }
-  text = text.replace(/ {2,}/g, " ").trim();
-  return text || undefined;
-}
+// Kept here for the device answer's `message`; the same cleaning applies to an IdP's error text.
+export { plainText } from "../plain-text.js";
 
 const NUMERIC = /^\d{1,9}(\.\d{1,6})?$/;
 
