@@ -50,6 +50,9 @@ export const MODEL_DISCOVERY = {
 /** Longest IdP-written text (a device answer's `message`) kept for display. */
 export const MAX_IDP_MESSAGE_CHARS = 1000;
 
+/** The largest model list (or metadata) answer read from a gateway. */
+export const MODEL_LIST_MAX_BYTES = 4 * 1024 * 1024;
+
 /** Fetching an issuer's metadata for `opencode-oidc envoy`. */
 export const ENVOY_DISCOVERY_TIMEOUT_MS = 5000;
 

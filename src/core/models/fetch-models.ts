@@ -1,3 +1,4 @@
+import { MODEL_LIST_MAX_BYTES } from "../defaults.js";
 import { ErrorCode, OidcError } from "../errors.js";
 import type { FetchLike } from "../ports.js";
 import { mergeDetails, parseModelInfo, parseModelList } from "./parse.js";
@@ -14,8 +15,6 @@ export interface FetchModelsOptions {
   /** Largest response body accepted. */
   maxBytes?: number;
 }
-
-const MAX_BYTES = 4 * 1024 * 1024;
 
 /** What to check when the gateway's answer is not a model list. */
 const NOT_A_LIST_HINT =
@@ -98,7 +97,7 @@ async function getJson(url: string, options: FetchModelsOptions): Promise<unknow
       details: { status: response.status },
     });
   }
-  const text = await readLimited(response, options.maxBytes ?? MAX_BYTES, url);
+  const text = await readLimited(response, options.maxBytes ?? MODEL_LIST_MAX_BYTES, url);
   try {
     return JSON.parse(text);
   } catch {
