@@ -44,6 +44,19 @@ export async function refreshTokens(
         { hint: "Log in again.", cause: error },
       );
     }
+    // Some servers (glewlwyd) refuse a spent or revoked refresh token with a bare HTTP 400, no
+    // OAuth error body. Retrying the same token cannot help: the login is over, as with invalid_grant.
+    if (
+      error instanceof oauth.OperationProcessingError &&
+      error.cause instanceof Response &&
+      error.cause.status === 400
+    ) {
+      throw new OidcError(
+        ErrorCode.SESSION_ENDED,
+        `The login has ended: the identity provider ${settings.issuer} refused its refresh token (HTTP 400 without an error code).`,
+        { hint: "Log in again.", cause: error },
+      );
+    }
     throw toIdpError(error, `Refreshing the access token at ${settings.issuer}`, ctx.signal);
   }
 }
