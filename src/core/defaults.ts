@@ -63,7 +63,13 @@ export const PRESET_DEFAULTS = {
   profile: "generic",
   audienceParam: "none",
   /** `oidc.compat`: strict, as the RFCs say (an IdP profile switches single fields on). */
-  compat: { verificationUrl: false, tokenEndpointAuth: "none", refreshScope: false, accessTokenIssuer: null },
+  compat: {
+    verificationUrl: false,
+    tokenEndpointAuth: "none",
+    refreshScope: false,
+    revocation: "rfc7009",
+    accessTokenIssuer: null,
+  },
   refreshSkewSeconds: 300,
   deviceFlowLabel: "Okta Device Flow",
   apiKeyLabel: "Manual API Key",

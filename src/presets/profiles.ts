@@ -18,6 +18,7 @@ export const PROFILES = [
   "keycloak",
   "google",
   "ping",
+  "glewlwyd",
 ] as const satisfies readonly Profile[];
 export const DEFAULT_PROFILE: Profile = PRESET_DEFAULTS.profile;
 
@@ -70,6 +71,12 @@ export const PROFILE_FIELDS: Record<Profile, readonly ProfileField[]> = {
   ],
   // PingFederate: the access token manager decides audience and format (reference tokens by default).
   ping: [],
+  // glewlwyd: the audience is an RFC 8707 resource (else `aud` is the scope list), and a public
+  // client revokes with its own delete_token grant (its RFC 7009 endpoint wants a client secret).
+  glewlwyd: [
+    field("/oidc/audienceParam", "resource"),
+    field("/oidc/compat/revocation", "delete-token-grant"),
+  ],
 };
 
 export function isProfile(value: unknown): value is Profile {

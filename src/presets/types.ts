@@ -4,7 +4,7 @@ export type { Modality, ModelRule } from "../core/models/types.js";
 export type { OidcCompat, TokenEndpointAuth } from "../core/oauth/client.js";
 
 /** The IdP a preset is for (`oidc.profile`); what each one sets is in profiles.ts. */
-export type Profile = "generic" | "okta" | "entra" | "auth0" | "keycloak" | "google" | "ping";
+export type Profile = "generic" | "okta" | "entra" | "auth0" | "keycloak" | "google" | "ping" | "glewlwyd";
 
 import type { ModelRule } from "../core/models/types.js";
 import type { OidcCompat } from "../core/oauth/client.js";

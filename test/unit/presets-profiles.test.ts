@@ -63,6 +63,7 @@ describe("IdP profiles", () => {
       verificationUrl: true,
       tokenEndpointAuth: "none",
       refreshScope: true,
+      revocation: "rfc7009",
       accessTokenIssuer: `https://sts.windows.net/${TENANT}/`,
     });
     expect(origins["/oidc/compat/accessTokenIssuer"]).toEqual({
@@ -75,6 +76,13 @@ describe("IdP profiles", () => {
   it("entra with an issuer that is not Entra's leaves the token issuer alone", async () => {
     const { preset } = await resolveOne(doc("entra"));
     expect(preset.oidc.compat.accessTokenIssuer).toBeNull();
+  });
+
+  it("glewlwyd: the audience as an RFC 8707 resource, revocation with the delete_token grant", async () => {
+    const { preset, origins } = await resolveOne(doc("glewlwyd"));
+    expect(preset.oidc.audienceParam).toBe("resource");
+    expect(preset.oidc.compat).toEqual({ ...STRICT_COMPAT, revocation: "delete-token-grant" });
+    expect(origins["/oidc/compat/revocation"]?.source).toBe("profile glewlwyd");
   });
 
   it("auth0: the audience parameter", async () => {

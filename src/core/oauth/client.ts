@@ -20,6 +20,11 @@ export interface OidcCompat {
   tokenEndpointAuth: TokenEndpointAuth;
   /** Send the requested scopes with every refresh (Entra ID's v2 endpoint asks for `scope`). */
   refreshScope: boolean;
+  /**
+   * How logout revokes: RFC 7009 at the revocation endpoint, or the `delete_token` grant at the
+   * token endpoint (glewlwyd, whose revocation endpoint accepts confidential clients only).
+   */
+  revocation: "rfc7009" | "delete-token-grant";
   /** The `iss` claim of access tokens when it is not the issuer (Entra ID v1 tokens: `https://sts.windows.net/{tenant}/`). For the gateway, not the client. */
   accessTokenIssuer: string | null;
 }

@@ -8,6 +8,7 @@ import {
   requestOptions,
   toIdpError,
 } from "./client.js";
+import { compatOf, tokenEndpointAuth } from "./compat.js";
 import { discover } from "./discovery.js";
 
 export interface RevokeResult {
@@ -16,7 +17,11 @@ export interface RevokeResult {
   note?: string;
 }
 
-/** RFC 7009: revoke the login at the issuer, where it has a revocation endpoint. */
+/**
+ * Revoke the login at the issuer: RFC 7009 where it has a revocation endpoint, or, with
+ * `compat.revocation: "delete-token-grant"`, the `delete_token` grant at the token endpoint
+ * (glewlwyd, whose revocation endpoint accepts only confidential clients).
+ */
 export async function revokeTokens(
   settings: OidcSettings,
   tokens: TokenSet,
@@ -28,6 +33,8 @@ export async function revokeTokens(
   } catch (error) {
     return { revoked: false, note: (error as Error).message };
   }
+  if (compatOf(settings).revocation === "delete-token-grant")
+    return deleteTokenGrant(as, settings, tokens, ctx);
   const endpoint = as.revocation_endpoint;
   if (!endpoint) return { revoked: false, note: "the issuer has no revocation endpoint" };
   const client = clientFor(settings);
@@ -49,5 +56,36 @@ export async function revokeTokens(
       revoked: false,
       note: toIdpError(error, `Revoking the tokens at ${settings.issuer}`, ctx.signal).message,
     };
+  }
+}
+
+/** glewlwyd's own revocation: `grant_type=delete_token&refresh_token=...`, answered by an empty 200. */
+async function deleteTokenGrant(
+  as: oauth.AuthorizationServer,
+  settings: OidcSettings,
+  tokens: TokenSet,
+  ctx: RequestContext,
+): Promise<RevokeResult> {
+  const endpoint = as.token_endpoint;
+  if (!endpoint) return { revoked: false, note: "the issuer has no token endpoint" };
+  if (!tokens.refreshToken) return { revoked: false, note: "there is no refresh token to delete" };
+  try {
+    const response = await oauth.genericTokenEndpointRequest(
+      as,
+      clientFor(settings),
+      // A token endpoint request: it authenticates as device polls and refreshes do.
+      tokenEndpointAuth(settings),
+      "delete_token",
+      { refresh_token: tokens.refreshToken },
+      requestOptions(endpoint, ctx),
+    );
+    await response.body?.cancel();
+    if (response.status === 200) return { revoked: true };
+    return {
+      revoked: false,
+      note: `the identity provider answered HTTP ${response.status} to the delete_token grant`,
+    };
+  } catch (error) {
+    return { revoked: false, note: toIdpError(error, "Revoking the tokens", ctx.signal).message };
   }
 }
