@@ -182,10 +182,11 @@ describe("example presets (presets/examples)", () => {
   const files = readdirSync(dir).filter((f) => f.endsWith(".json"));
   const load = (file: string) => JSON.parse(readFileSync(join(dir, file), "utf8")) as PresetDocument;
 
-  it("cover Okta, Entra ID, Auth0, Keycloak and Google", () => {
+  it("cover Okta, Entra ID, Auth0, Keycloak, Google and glewlwyd", () => {
     expect(files.map((f) => load(f).oidc?.profile).sort()).toEqual([
       "auth0",
       "entra",
+      "glewlwyd",
       "google",
       "keycloak",
       "okta",

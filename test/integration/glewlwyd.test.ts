@@ -1,0 +1,346 @@
+/**
+ * The second, independent IdP: a real glewlwyd (Debian package, an OIDC server written in C) on
+ * loopback, driven through the real CLI (bundled like dist/cli.js) and the built engine. Device
+ * login, model discovery through the sandbox gateway checking glewlwyd's JWKS, refresh with one-use
+ * refresh tokens, four processes racing for one refresh, and logout that really ends the login.
+ * What glewlwyd does differently from oidc-provider is asserted here and written down in
+ * docs/idps.md#glewlwyd.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { ErrorCode } from "../../src/core/errors.js";
+import type { OidcSettings } from "../../src/core/oauth/client.js";
+import { pollDeviceToken, startDeviceAuthorization } from "../../src/core/oauth/device.js";
+import { refreshTokens } from "../../src/core/oauth/refresh.js";
+import { decodeJwtClaims } from "../../src/core/oauth/tokens.js";
+import type { SessionKey, TokenSet } from "../../src/core/ports.js";
+import { type Gateway, startGateway } from "../../src/sandbox/gateway.js";
+import { FileTokenStore } from "../../src/store/token-store.js";
+import { ChildRun, type Exit, run } from "../support/child-processes.js";
+import { buildEngine, type EngineBuild, ROOT } from "../support/engine-build.js";
+import { ageStoredSession, rejection, type TempHome, tempHome } from "../support/engine-fixtures.js";
+import { type Glewlwyd, glewlwydUnavailable, startGlewlwyd } from "../support/glewlwyd.js";
+import { report } from "../support/measure.js";
+import { SecretSet } from "../support/secrets.js";
+
+const WORKER = fileURLToPath(new URL("../support/session-worker.mjs", import.meta.url));
+const EXAMPLE = fileURLToPath(new URL("../../presets/examples/glewlwyd.json", import.meta.url));
+/** The gateway's audience, requested as an RFC 8707 resource (glewlwyd wants an https URL there). */
+const AUDIENCE = "https://ai.glewlwyd.test/v1";
+const PRESET = "glewlwyd";
+const JWT_LINE = /^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+\n$/;
+/** One line per refresh token glewlwyd issues (a device login or a refresh, with rotation on). */
+const REFRESH_ISSUED = /Refresh token generated for client/;
+/** glewlwyd's line for a refresh token it refused (spent, revoked or unknown). */
+const TOKEN_REFUSED = /Security - Token invalid/;
+
+const unavailable = glewlwydUnavailable();
+if (unavailable) console.warn(`SKIPPING the glewlwyd suite: ${unavailable}`);
+
+let build: EngineBuild;
+let glw: Glewlwyd;
+let gateway: Gateway;
+let failed = false;
+const homes: TempHome[] = [];
+const children: ChildRun[] = [];
+const started = performance.now();
+
+beforeAll(async () => {
+  if (unavailable) return;
+  [build, glw] = await Promise.all([buildEngine(), startGlewlwyd({ resource: AUDIENCE })]);
+  gateway = await startGateway({ issuer: glw.issuer, audiences: [AUDIENCE], jwksUri: glw.jwksUri });
+}, 60_000);
+beforeEach(({ onTestFailed }) => {
+  onTestFailed(() => {
+    failed = true;
+  });
+});
+afterAll(async () => {
+  for (const child of children) child.kill();
+  await gateway?.close();
+  await glw?.stop({ keepLog: failed });
+  for (const home of homes) home.cleanup();
+  build?.cleanup();
+  if (!unavailable)
+    report(
+      "glewlwyd suite: ms from start to the end of the last test",
+      Math.round(performance.now() - started),
+    );
+});
+
+/** What the example preset (presets/examples/glewlwyd.json, profile glewlwyd) resolves to here. */
+function settings(audienceParam: OidcSettings["audienceParam"] = "resource"): OidcSettings {
+  return {
+    issuer: glw.issuer,
+    clientId: glw.clientId,
+    scopes: glw.scopes,
+    audience: AUDIENCE,
+    audienceParam,
+    compat: { revocation: "delete-token-grant" },
+  };
+}
+
+interface CliHome {
+  home: TempHome;
+  env: NodeJS.ProcessEnv;
+  store: FileTokenStore;
+  key: SessionKey;
+  cli(...args: string[]): Promise<Exit>;
+}
+
+/**
+ * A temp home whose project config holds the example preset, filled in as a user would: this
+ * server's issuer and client, the gateway, its audience. `oidc` overrides fields of the example.
+ */
+function cliHome(oidc: Record<string, unknown> = {}): CliHome {
+  const home = tempHome();
+  homes.push(home);
+  const example = JSON.parse(readFileSync(EXAMPLE, "utf8"));
+  writeFileSync(
+    join(home.dir, "opencode-oidc.config.json"),
+    JSON.stringify({
+      default: PRESET,
+      presets: [
+        {
+          ...example,
+          id: PRESET,
+          name: "Glewlwyd AI",
+          provider: { ...example.provider, id: "glewlwydAi", name: "Glewlwyd AI", baseURL: gateway.url },
+          oidc: {
+            ...example.oidc,
+            issuer: glw.issuer,
+            clientId: glw.clientId,
+            audience: AUDIENCE,
+            scopes: glw.scopes,
+            ...oidc,
+          },
+          log: { file: "glewlwyd.log" },
+        },
+      ],
+    }),
+  );
+  const env = { PATH: process.env.PATH, ...home.env, NO_COLOR: "1" };
+  return {
+    home,
+    env,
+    store: new FileTokenStore(home.tokenFile),
+    key: { preset: PRESET, issuer: glw.issuer, clientId: glw.clientId },
+    cli: (...args) => run(process.execPath, [build.cli, ...args], { env, cwd: home.dir }),
+  };
+}
+
+/** `opencode-oidc login` as a person runs it: read the code from stderr, approve it at glewlwyd. */
+async function cliLogin(h: CliHome): Promise<{ exit: Exit; userCode: string }> {
+  const login = new ChildRun(process.execPath, [build.cli, "login", "--no-browser"], {
+    env: h.env,
+    cwd: h.home.dir,
+  });
+  children.push(login);
+  const [, url] = await login.waitFor(/(http:\/\/127\.0\.0\.1:\d+\/api\/oidc\/device\?code=[\w-]+)/);
+  const [, userCode] = await login.waitFor(/confirm the code: +(\S+)/);
+  expect(url).toContain(`code=${userCode}`);
+  await glw.approve(userCode as string);
+  return { exit: await login.exited, userCode: userCode as string };
+}
+
+/** A device login through the engine alone (approve first, then a single poll). */
+async function engineLogin(s = settings()): Promise<TokenSet> {
+  const auth = await startDeviceAuthorization(s);
+  await glw.approve(auth.userCode);
+  return pollDeviceToken(s, auth, { sleep: async () => {} });
+}
+
+describe.skipIf(unavailable)("glewlwyd, a second independent IdP", () => {
+  it("its discovery document differs from oidc-provider's where docs/idps.md says", async () => {
+    const response = await fetch(`${glw.issuer}/.well-known/openid-configuration`);
+    const doc = (await response.json()) as Record<string, unknown>;
+    expect(doc.issuer).toBe(glw.issuer);
+    expect(doc.device_authorization_endpoint).toBe(`${glw.issuer}/device_authorization`);
+    // Both grants work (below), but only the device grant is advertised.
+    expect(doc.grant_types_supported).toContain("urn:ietf:params:oauth:grant-type:device_code");
+    expect(doc.grant_types_supported).not.toContain("refresh_token");
+    // Public clients work at the token endpoint, yet "none" is not listed; RFC 7009 revocation is
+    // for confidential clients only (or a bearer token with an admin scope, when configured).
+    expect(doc.token_endpoint_auth_methods_supported).not.toContain("none");
+    expect(doc.revocation_endpoint_auth_methods_supported).toEqual(["client_secret_basic"]);
+  });
+
+  it("CLI: device login, token, and model discovery through the gateway that checks glewlwyd's JWKS", async () => {
+    const h = cliHome();
+    const { exit, userCode } = await cliLogin(h);
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(exit.stdout).toBe("");
+    expect(exit.stderr).toContain(`confirm the code:  ${userCode}`);
+    expect(exit.stderr).toMatch(/Logged in to Glewlwyd AI as alice@example\.com/);
+    const stored = await h.store.read(h.key);
+    expect(stored?.refreshToken).toEqual(expect.any(String));
+
+    const token = await h.cli("token");
+    expect(token.code, token.stderr).toBe(0);
+    expect(token.stdout).toMatch(JWT_LINE);
+    const claims = decodeJwtClaims(token.stdout.trim());
+    // With resource=<audience>, glewlwyd puts the resource into aud (else the scope list, see below).
+    expect(claims).toMatchObject({ iss: glw.issuer, aud: AUDIENCE, client_id: glw.clientId });
+
+    const models = await h.cli("models", "--json");
+    expect(models.code, models.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(models.stdout)).sort()).toEqual([
+      "claude-sonnet-4",
+      "gpt-4o-mini",
+      "llama-3.1-70b",
+    ]);
+    const listing = gateway.requests.filter((r) => r.path === "/v1/models" && r.sub === claims?.sub);
+    expect(listing.length).toBeGreaterThan(0);
+    expect(listing.every((r) => r.auth === "bearer" && r.allowed && r.aud === AUDIENCE)).toBe(true);
+
+    const status = await h.cli("status", "--json");
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      loggedIn: true,
+      email: "alice@example.com",
+      refreshable: true,
+    });
+
+    // No token in any output but `token`'s stdout, nor in the debug log; the user code only in login's stderr.
+    const secrets = new SecretSet();
+    secrets.addStore(h.home.tokenFile);
+    secrets.add("user_code", userCode);
+    const texts = [
+      exit.stdout,
+      token.stderr,
+      models.stdout,
+      models.stderr,
+      status.stdout,
+      status.stderr,
+      existsSync(h.home.logFile) ? readFileSync(h.home.logFile, "utf8") : "",
+    ];
+    expect(texts.flatMap((t) => secrets.leaksIn(t))).toEqual([]);
+    expect(secrets.leaksIn(exit.stderr, new Set(["user_code"]))).toEqual([]);
+  });
+
+  it("without a resource indicator the access token's aud is the scope list, which the gateway refuses", async () => {
+    const tokens = await engineLogin(settings("none"));
+    expect(decodeJwtClaims(tokens.accessToken)?.aud).toBe(glw.scopes.join(" "));
+    const response = await fetch(`${gateway.url}/models`, {
+      headers: { authorization: `Bearer ${tokens.accessToken}` },
+    });
+    expect(response.status).toBe(401);
+    expect(gateway.requests.at(-1)).toMatchObject({ allowed: false, reason: "jwt_bad_audience" });
+  });
+
+  it("refresh rotates the one-use refresh token; replaying the old one ends the whole login", async () => {
+    const h = cliHome();
+    expect((await cliLogin(h)).exit.code).toBe(0);
+    const first = await h.store.read(h.key);
+    const issuedBefore = glw.countLog(REFRESH_ISSUED);
+
+    await ageStoredSession(h.store, h.key, 2_000);
+    const token = await h.cli("token");
+    expect(token.code, token.stderr).toBe(0);
+    expect(token.stdout.trim()).not.toBe(first?.accessToken);
+    expect(decodeJwtClaims(token.stdout.trim())?.aud).toBe(AUDIENCE);
+    const second = await h.store.read(h.key);
+    expect(second?.refreshToken).toEqual(expect.any(String));
+    expect(second?.refreshToken).not.toBe(first?.refreshToken);
+    expect(glw.countLog(REFRESH_ISSUED) - issuedBefore).toBe(1);
+    const ok = await fetch(`${gateway.url}/models`, {
+      headers: { authorization: `Bearer ${second?.accessToken}` },
+    });
+    expect(ok.status).toBe(200);
+
+    // Someone replays the spent refresh token: a bare HTTP 400 (no OAuth error body) → SESSION_ENDED.
+    const refusedBefore = glw.countLog(TOKEN_REFUSED);
+    const replay = await rejection(refreshTokens(settings(), first as TokenSet));
+    expect(replay.code).toBe(ErrorCode.SESSION_ENDED);
+    expect(glw.countLog(TOKEN_REFUSED) - refusedBefore).toBe(1);
+    // glewlwyd then refuses the current refresh token too: the next refresh ends the stored login.
+    await ageStoredSession(h.store, h.key, 2_000);
+    const after = await h.cli("token");
+    expect(after.code).toBe(1);
+    expect(after.stderr).toMatch(/login has ended/i);
+    expect(after.stderr).toContain(`(code ${ErrorCode.SESSION_ENDED})`);
+    expect(await h.store.read(h.key)).toBeUndefined();
+  });
+
+  it("4 processes needing a refresh at once: 1 refresh at glewlwyd, none refused, all get the same new token", async () => {
+    const home = tempHome();
+    homes.push(home);
+    const key: SessionKey = { preset: "haiilo", issuer: glw.issuer, clientId: glw.clientId };
+    const store = new FileTokenStore(home.tokenFile);
+    const login = await engineLogin();
+    await store.transact(key, async () => ({ next: login, result: undefined }));
+    // Inside the 300 s skew window, 60 s before expiry: every process must refresh before using it.
+    await ageStoredSession(store, key, 60_000);
+    const issuedBefore = glw.countLog(REFRESH_ISSUED);
+    const refusedBefore = glw.countLog(TOKEN_REFUSED);
+
+    const group = Array.from(
+      { length: 4 },
+      () =>
+        new ChildRun(
+          process.execPath,
+          [WORKER, build.engineUrl, home.tokenFile, glw.issuer, glw.clientId, "haiilo"],
+          { env: { PATH: process.env.PATH, ...home.env }, cwd: ROOT },
+        ),
+    );
+    children.push(...group);
+    await Promise.all(group.map((c) => c.waitFor(/^ready$/m, "stdout")));
+    for (const child of group) child.child.stdin.write("go\n");
+    const results = await Promise.all(
+      group.map(async (c) => {
+        const exit = await c.exited;
+        expect(exit.code, exit.stderr).toBe(0);
+        const line = exit.stdout.split("\n").find((l) => l.startsWith("{"));
+        return JSON.parse(line ?? "{}") as { ok: boolean; token?: string; refreshCalls: number; ms?: number };
+      }),
+    );
+    report(
+      "glewlwyd, 4 processes: ms from barrier to token per process",
+      results.map((r) => Math.round(r.ms ?? -1)),
+    );
+    expect(results.map((r) => r.ok)).toEqual([true, true, true, true]);
+    expect(results.reduce((n, r) => n + r.refreshCalls, 0)).toBe(1);
+    expect(glw.countLog(REFRESH_ISSUED) - issuedBefore).toBe(1);
+    expect(glw.countLog(TOKEN_REFUSED) - refusedBefore).toBe(0);
+    const tokens = new Set(results.map((r) => r.token));
+    expect(tokens.size).toBe(1);
+    expect([...tokens][0]).not.toBe(login.accessToken);
+    const stored = await store.read(key);
+    expect(stored?.accessToken).toBe([...tokens][0]);
+    expect(stored?.refreshToken).not.toBe(login.refreshToken);
+  });
+
+  it("CLI logout revokes at glewlwyd (delete_token grant): the refresh token no longer works", async () => {
+    const h = cliHome();
+    expect((await cliLogin(h)).exit.code).toBe(0);
+    const before = await h.store.read(h.key);
+    expect(before?.refreshToken).toEqual(expect.any(String));
+
+    const logout = await h.cli("logout");
+    expect(logout.code, logout.stderr).toBe(0);
+    expect(logout.stderr).toContain("Tokens revoked at the identity provider and deleted.");
+    expect(await h.store.read(h.key)).toBeUndefined();
+    const status = JSON.parse((await h.cli("status", "--json")).stdout);
+    expect(status).toMatchObject({ loggedIn: false });
+
+    const refusedBefore = glw.countLog(TOKEN_REFUSED);
+    const reuse = await rejection(refreshTokens(settings(), before as TokenSet));
+    expect(reuse.code).toBe(ErrorCode.SESSION_ENDED);
+    expect(glw.countLog(TOKEN_REFUSED) - refusedBefore).toBe(1);
+  });
+
+  it("control: RFC 7009 revocation, as for oidc-provider, is refused for a public client and says so", async () => {
+    const h = cliHome({ compat: { revocation: "rfc7009" } });
+    expect((await cliLogin(h)).exit.code).toBe(0);
+    const before = await h.store.read(h.key);
+
+    const logout = await h.cli("logout");
+    expect(logout.code, logout.stderr).toBe(0);
+    expect(logout.stderr).toMatch(/Tokens deleted \(not revoked: .+\)\./);
+    expect(await h.store.read(h.key)).toBeUndefined();
+    // Not revoked: the refresh token still works at glewlwyd.
+    const still = await refreshTokens(settings(), before as TokenSet);
+    expect(still.accessToken).toMatch(/^eyJ/);
+  });
+});
