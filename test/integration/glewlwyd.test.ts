@@ -167,6 +167,17 @@ describe.skipIf(unavailable)("glewlwyd, a second independent IdP", () => {
     expect(doc.revocation_endpoint_auth_methods_supported).toEqual(["client_secret_basic"]);
   });
 
+  it("an issuer configured with a trailing slash is refused with the exact issuer to set", async () => {
+    const h = cliHome();
+    const config = join(h.home.dir, "opencode-oidc.config.json");
+    writeFileSync(config, readFileSync(config, "utf8").replace(`"${glw.issuer}"`, `"${glw.issuer}/"`));
+    const login = await h.cli("login", "--no-browser");
+    expect(login.code).toBe(1);
+    expect(login.stderr).toContain(`names the issuer "${glw.issuer}", not the configured "${glw.issuer}/"`);
+    expect(login.stderr).toMatch(/Set oidc\.issuer to exactly the issuer the discovery document names/);
+    expect(login.stderr).toContain(`(code ${ErrorCode.IDP_REJECTED})`);
+  });
+
   it("CLI: device login, token, and model discovery through the gateway that checks glewlwyd's JWKS", async () => {
     const h = cliHome();
     const { exit, userCode } = await cliLogin(h);

@@ -47,8 +47,31 @@ async function fetchMetadata(issuer: URL, ctx: RequestContext): Promise<oauth.Au
     cache.set(issuer.href, { at: Date.now(), as });
     return as;
   } catch (error) {
+    const advertised = mismatchedIssuer(error);
+    if (advertised !== undefined) {
+      throw new OidcError(
+        ErrorCode.IDP_REJECTED,
+        `The discovery document of ${issuer.href} names the issuer ${advertised}, not the configured "${issuer.href}".`,
+        {
+          cause: error,
+          hint: "Set oidc.issuer to exactly the issuer the discovery document names (a trailing slash counts).",
+          details: { advertisedIssuer: advertised },
+        },
+      );
+    }
     throw toIdpError(error, `Reading the discovery document of ${issuer.href}`, ctx.signal);
   }
+}
+
+/** The issuer a discovery document names when it is not the configured one (printable, at most 300 chars). */
+function mismatchedIssuer(error: unknown): string | undefined {
+  if (!(error instanceof oauth.OperationProcessingError) || error.code !== oauth.JSON_ATTRIBUTE_COMPARISON)
+    return undefined;
+  const cause = error.cause as { attribute?: unknown; body?: { issuer?: unknown } } | undefined;
+  if (cause?.attribute !== "issuer") return undefined;
+  const value = typeof cause.body?.issuer === "string" ? cause.body.issuer : String(cause.body?.issuer);
+  // Remote text on its way to a terminal: no control characters, bounded length.
+  return JSON.stringify(value.replace(/\p{Cc}/gu, "").slice(0, 300));
 }
 
 export function requireEndpoint(
