@@ -138,6 +138,13 @@ export class FileTokenStore implements TokenStorage {
     });
   }
 
+  /** What a read finds, without side effects: no file yet, a usable store, or why it is unusable. */
+  async inspect(): Promise<{ state: "missing" | "ok" } | { state: "corrupt"; reason: string }> {
+    const parsed = await this.parse();
+    if (parsed.ok === "missing") return { state: "missing" };
+    return parsed.ok === true ? { state: "ok" } : { state: "corrupt", reason: parsed.reason };
+  }
+
   /** Fails with STORE_WRITE_FAILED now, rather than after the user has approved a login. */
   async checkWritable(): Promise<void> {
     await this.update(async () => ({ result: undefined, write: false }));
