@@ -32,6 +32,11 @@ const COMMANDS: Array<Command | LazyCommand> = [
   models,
   presets,
   lazy(
+    "doctor",
+    "Check a preset end to end and say what to fix",
+    async () => (await import("./commands/doctor.js")).doctor,
+  ),
+  lazy(
     "envoy",
     "Render Envoy configuration that accepts exactly the preset's tokens",
     async () => (await import("./commands/envoy-cli.js")).envoy,

@@ -53,6 +53,22 @@ export const MAX_IDP_MESSAGE_CHARS = 1000;
 /** The largest model list (or metadata) answer read from a gateway. */
 export const MODEL_LIST_MAX_BYTES = 4 * 1024 * 1024;
 
+/** `opencode-oidc doctor`: every network check is short and the whole run is bounded. */
+export const DOCTOR = {
+  /** One request's limit (discovery, JWKS, the gateway's model list). */
+  requestTimeoutMs: 3000,
+  /** The whole run's limit; whatever is still waiting then is reported as timed out. */
+  totalTimeoutMs: 12_000,
+  /** Waiting for the token store's lock. */
+  lockWaitMs: 2000,
+  /** The largest JWKS answer read. */
+  jwksMaxBytes: 1024 * 1024,
+  /** A clock this close to the IdP's and the gateway's passes. */
+  clockPassSeconds: 5,
+  /** Beyond this the clock check fails (JWT libraries commonly tolerate a few minutes at most). */
+  clockFailSeconds: 300,
+} as const;
+
 /** Fetching an issuer's metadata for `opencode-oidc envoy`. */
 export const ENVOY_DISCOVERY_TIMEOUT_MS = 5000;
 

@@ -84,6 +84,8 @@ function settings(audienceParam: OidcSettings["audienceParam"] = "resource"): Oi
 
 interface CliHome {
   home: TempHome;
+  /** The preset's debug log. */
+  logFile: string;
   env: NodeJS.ProcessEnv;
   store: FileTokenStore;
   key: SessionKey;
@@ -124,6 +126,7 @@ function cliHome(oidc: Record<string, unknown> = {}): CliHome {
   const env = { PATH: process.env.PATH, ...home.env, NO_COLOR: "1" };
   return {
     home,
+    logFile: join(home.authDir, "log", "glewlwyd.log"),
     env,
     store: new FileTokenStore(home.tokenFile),
     key: { preset: PRESET, issuer: glw.issuer, clientId: glw.clientId },
@@ -213,18 +216,41 @@ describe.skipIf(unavailable)("glewlwyd, a second independent IdP", () => {
       refreshable: true,
     });
 
+    // doctor against glewlwyd: all good, except that it does not advertise the refresh grant it has.
+    const doctor = await h.cli("doctor", "--json");
+    expect(doctor.code, doctor.stdout).toBe(0);
+    const diagnosis = JSON.parse(doctor.stdout) as {
+      checks: Array<{ id: string; status: string; summary: string }>;
+    };
+    expect(Object.fromEntries(diagnosis.checks.map((c) => [c.id, c.status]))).toEqual({
+      preset: "pass",
+      discovery: "pass",
+      grants: "warn",
+      jwks: "pass",
+      gateway: "pass",
+      token: "pass",
+      clock: "pass",
+      store: "pass",
+    });
+    expect(diagnosis.checks.find((c) => c.id === "grants")?.summary).toBe(
+      "refresh_token is not in grant_types_supported.",
+    );
+
     // No token in any output but `token`'s stdout, nor in the debug log; the user code only in login's stderr.
     const secrets = new SecretSet();
     secrets.addStore(h.home.tokenFile);
+    expect(existsSync(h.logFile)).toBe(true);
     secrets.add("user_code", userCode);
     const texts = [
+      doctor.stdout,
+      doctor.stderr,
       exit.stdout,
       token.stderr,
       models.stdout,
       models.stderr,
       status.stdout,
       status.stderr,
-      existsSync(h.home.logFile) ? readFileSync(h.home.logFile, "utf8") : "",
+      readFileSync(h.logFile, "utf8"),
     ];
     expect(texts.flatMap((t) => secrets.leaksIn(t))).toEqual([]);
     expect(secrets.leaksIn(exit.stderr, new Set(["user_code"]))).toEqual([]);

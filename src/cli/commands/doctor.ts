@@ -1,0 +1,43 @@
+import { opencodeApiKeySource } from "../../opencode/auth-file.js";
+import { type Check, type DoctorReport, runDoctor } from "../../tenant/doctor/doctor.js";
+import { type Command, PRESET_OPTION } from "../command.js";
+import { json, out } from "../io.js";
+
+const LABEL = { pass: "PASS", warn: "WARN", fail: "FAIL" } as const;
+
+/** The report as a person reads it (and pastes it into a ticket). */
+export function renderReport(report: DoctorReport, now = new Date()): string {
+  const width = Math.max(...report.checks.map((c) => c.id.length));
+  const indent = " ".repeat(6 + width + 2);
+  const block = (check: Check) => [
+    `${LABEL[check.status]}  ${check.id.padEnd(width)}  ${check.summary}`,
+    ...(check.details ?? []).map((line) => `${indent}${line}`),
+    ...(check.fix && check.status !== "pass" ? [`${indent}→ ${check.fix}`] : []),
+  ];
+  const { pass, warn, fail } = report.counts;
+  return [
+    `opencode-oidc doctor: preset ${report.preset ?? "(none)"}, ${now.toISOString()}, node ${process.version} ${process.platform}-${process.arch}, ${report.ms} ms`,
+    "",
+    ...report.checks.flatMap(block),
+    "",
+    `${report.checks.length} checks: ${pass} pass, ${warn} warn, ${fail} fail`,
+  ].join("\n");
+}
+
+export const doctor: Command = {
+  name: "doctor",
+  usage: "doctor [--preset ID] [--json]",
+  summary:
+    "Check a preset end to end (configuration, issuer, grants, JWKS, gateway, stored login, clock, token store), each with pass/warn/fail and what to do. No secret is printed. Exit 0 when nothing fails.",
+  options: { ...PRESET_OPTION, json: { type: "boolean", description: "Print the report as JSON" } },
+  async run(ctx) {
+    const report = await runDoctor({
+      resolve: { cwd: ctx.cwd },
+      tenant: { env: ctx.env, apiKeySources: [opencodeApiKeySource] },
+      ...(typeof ctx.values.preset === "string" && { preset: ctx.values.preset }),
+    });
+    if (ctx.values.json) json(report);
+    else out(renderReport(report));
+    return report.ok ? 0 : 1;
+  },
+};
