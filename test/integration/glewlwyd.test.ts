@@ -9,6 +9,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import * as oauth from "oauth4webapi";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/core/errors.js";
 import type { OidcSettings } from "../../src/core/oauth/client.js";
@@ -365,6 +366,69 @@ describe.skipIf(unavailable)("glewlwyd, a second independent IdP", () => {
     const reuse = await rejection(refreshTokens(settings(), before as TokenSet));
     expect(reuse.code).toBe(ErrorCode.SESSION_ENDED);
     expect(glw.countLog(TOKEN_REFUSED) - refusedBefore).toBe(1);
+  });
+
+  it("authorization code + PKCE, as a browser login sends it: needs a nonce and the exact registered redirect URI", async () => {
+    const as = await oauth.processDiscoveryResponse(
+      new URL(glw.issuer),
+      await oauth.discoveryRequest(new URL(glw.issuer), {
+        algorithm: "oidc",
+        [oauth.allowInsecureRequests]: true,
+      }),
+    );
+    const client = { client_id: glw.clientId };
+    const authorizationUrl = async (redirectUri: string, nonce?: string) => {
+      const verifier = oauth.generateRandomCodeVerifier();
+      const url = new URL(as.authorization_endpoint as string);
+      url.search = new URLSearchParams({
+        response_type: "code",
+        client_id: glw.clientId,
+        redirect_uri: redirectUri,
+        scope: glw.scopes.join(" "),
+        state: "state-1",
+        code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+        code_challenge_method: "S256",
+        resource: AUDIENCE,
+        ...(nonce && { nonce }),
+      }).toString();
+      return { url: url.href, verifier };
+    };
+    const registered = "http://127.0.0.1/callback";
+
+    const good = await authorizationUrl(registered, "nonce-1");
+    const back = await glw.authorize(good.url);
+    expect(`${back.origin}${back.pathname}`).toBe(registered);
+    // No RFC 9207 iss parameter on the redirect (oauth4webapi requires it only when advertised).
+    expect(back.searchParams.has("iss")).toBe(false);
+    const params = oauth.validateAuthResponse(as, client, back, "state-1");
+    const response = await oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      oauth.None(),
+      params,
+      registered,
+      good.verifier,
+      {
+        [oauth.allowInsecureRequests]: true,
+        additionalParameters: { resource: AUDIENCE },
+      },
+    );
+    const tokens = await oauth.processAuthorizationCodeResponse(as, client, response, {
+      expectedNonce: "nonce-1",
+    });
+    expect(decodeJwtClaims(tokens.access_token)).toMatchObject({ iss: glw.issuer, aud: AUDIENCE });
+    expect(tokens.refresh_token).toEqual(expect.any(String));
+
+    // Without a nonce: refused on the redirect (OpenID Connect makes it optional for the code flow).
+    const noNonce = await glw.authorize((await authorizationUrl(registered)).url);
+    expect(Object.fromEntries(noNonce.searchParams)).toMatchObject({
+      error: "invalid_request",
+      error_description: "nonce required",
+    });
+    // Another loopback port than the registered one (RFC 8252 §7.3 allows any): refused outright.
+    await expect(
+      glw.authorize((await authorizationUrl("http://127.0.0.1:54321/callback", "n")).url),
+    ).rejects.toThrow(/answered 403/);
   });
 
   it("control: RFC 7009 revocation, as for oidc-provider, is refused for a public client and says so", async () => {

@@ -54,6 +54,8 @@ export interface GlewlwydOptions {
    * client asks for it with `resource=`. glewlwyd accepts only https (or loopback http) URLs here.
    */
   resource?: string;
+  /** The client's redirect URIs; glewlwyd matches them exactly (a loopback port too). */
+  redirectUris?: string[];
   /** Extra OIDC plugin parameters (override the defaults). */
   plugin?: Record<string, unknown>;
   logLevel?: "ERROR" | "WARNING" | "INFO" | "DEBUG";
@@ -73,6 +75,12 @@ export interface Glewlwyd {
   resource?: string;
   /** A person approving a device login: signs in, grants the client its scopes, confirms the code. */
   approve(userCode: string, scope?: string): Promise<void>;
+  /**
+   * A person finishing a browser login: signs in, grants the client the URL's scopes, opens the
+   * authorization URL. Answers where glewlwyd sends the browser next (the redirect URI with code and
+   * state, or with an error).
+   */
+  authorize(authorizationUrl: string): Promise<URL>;
   /** Everything glewlwyd printed so far. */
   log(): string;
   /** How many lines of the log match (e.g. "Refresh token generated" once per issued refresh token). */
@@ -355,7 +363,7 @@ export async function startGlewlwyd(options: GlewlwydOptions = {}): Promise<Glew
       confidential: false,
       enabled: true,
       authorization_type: ["device_authorization", "refresh_token", "code", "delete_token"],
-      redirect_uri: ["http://127.0.0.1/callback"],
+      redirect_uri: options.redirectUris ?? ["http://127.0.0.1/callback"],
       scope: scopes,
     });
     await poll("the OIDC discovery document", Date.now() + START_TIMEOUT_MS, async () => {
@@ -380,6 +388,24 @@ export async function startGlewlwyd(options: GlewlwydOptions = {}): Promise<Glew
         throw new Error(`glewlwyd: the device approval ended at ${location.replace(/[?#].*$/, "")}`);
     };
 
+    const authorize = async (authorizationUrl: string) => {
+      const target = new URL(authorizationUrl);
+      if (target.origin !== url) throw new Error(`glewlwyd: ${target.origin} is not this server`);
+      const person = new ApiSession(url);
+      await person.login(username, userPassword);
+      const scope = target.searchParams.get("scope") ?? scopes.join(" ");
+      await person.call("PUT", `/api/auth/grant/${encodeURIComponent(clientId)}`, { scope });
+      // glewlwyd first sends the browser to its login page, which opens callback_url (the same
+      // request) with g_continue added once the person has signed in and consented.
+      const first = await person.call("GET", `${target.pathname}${target.search}`, undefined, [302]);
+      const login = new URL(first.headers.get("location") ?? "", url);
+      const callback = login.searchParams.get("callback_url");
+      if (!callback || new URL(callback, url).origin !== url) return login;
+      const then = new URL(callback, url);
+      const answer = await person.call("GET", `${then.pathname}${then.search}&g_continue`, undefined, [302]);
+      return new URL(answer.headers.get("location") ?? "", url);
+    };
+
     return {
       url,
       issuer,
@@ -389,6 +415,7 @@ export async function startGlewlwyd(options: GlewlwydOptions = {}): Promise<Glew
       scopes,
       ...(options.resource && { resource: options.resource }),
       approve,
+      authorize,
       log: running.output,
       countLog: (pattern) =>
         running
