@@ -9,10 +9,11 @@ const LABEL = { pass: "PASS", warn: "WARN", fail: "FAIL" } as const;
 export function renderReport(report: DoctorReport, now = new Date()): string {
   const width = Math.max(...report.checks.map((c) => c.id.length));
   const indent = " ".repeat(6 + width + 2);
+  const indented = (text: string) => text.split("\n").map((line) => `${indent}${line}`);
   const block = (check: Check) => [
     `${LABEL[check.status]}  ${check.id.padEnd(width)}  ${check.summary}`,
-    ...(check.details ?? []).map((line) => `${indent}${line}`),
-    ...(check.fix && check.status !== "pass" ? [`${indent}→ ${check.fix}`] : []),
+    ...(check.details ?? []).flatMap(indented),
+    ...(check.fix && check.status !== "pass" ? indented(`→ ${check.fix}`) : []),
   ];
   const { pass, warn, fail } = report.counts;
   return [
@@ -20,7 +21,7 @@ export function renderReport(report: DoctorReport, now = new Date()): string {
     "",
     ...report.checks.flatMap(block),
     "",
-    `${report.checks.length} checks: ${pass} pass, ${warn} warn, ${fail} fail`,
+    `${report.checks.length} check${report.checks.length === 1 ? "" : "s"}: ${pass} pass, ${warn} warn, ${fail} fail`,
   ].join("\n");
 }
 

@@ -1,5 +1,6 @@
 /** This machine: its clock against the servers' `Date` headers, and the token store with its lock. */
-import { lstat, stat } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, lstat, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { DOCTOR } from "../../core/defaults.js";
 import { ErrorCode, isOidcError } from "../../core/errors.js";
@@ -75,7 +76,18 @@ export function clockCheck(samples: DateSample[]): Check {
 
 const mode = (m: number) => `0${(m & 0o777).toString(8)}`;
 
-/** The token store can be read, written and locked (with a short wait, and without writing anything). */
+async function nearestFolder(path: string): Promise<string> {
+  for (let current = path; ; current = dirname(current)) {
+    try {
+      if ((await stat(current)).isDirectory()) return current;
+    } catch {
+      // missing: look further up
+    }
+    if (dirname(current) === current) return current;
+  }
+}
+
+/** The token store can be read, written and locked (with a short wait); nothing is written or created. */
 export async function storeCheck(tenant: Tenant): Promise<Check> {
   const file = tenant.paths.tokenFile;
   const details = [`file: ${file}`];
@@ -102,6 +114,20 @@ export async function storeCheck(tenant: Tenant): Promise<Check> {
         details,
       );
     details.push("(no token store yet: it is created at the first login)");
+    // Nothing is created here: the nearest existing folder must let the first login create the rest.
+    const parent = await nearestFolder(dirname(file));
+    try {
+      await access(parent, constants.W_OK);
+    } catch {
+      return fail(
+        "store",
+        `${parent} cannot be written, so the token store cannot be created.`,
+        "Check the folder's owner and permissions, or set XDG_CONFIG_HOME.",
+        details,
+      );
+    }
+    if (parent !== dirname(file))
+      return pass("store", "The token store can be created at the first login.", details);
   }
   // Its own store object: a short wait for the lock instead of the usual 60 s.
   const store = new FileTokenStore(file, undefined, { waitMs: DOCTOR.lockWaitMs });
