@@ -8,6 +8,7 @@ import { renderReport } from "../../src/cli/commands/doctor.js";
 import { DOCTOR } from "../../src/core/defaults.js";
 import { grantsCheck } from "../../src/tenant/doctor/idp-checks.js";
 import { clockCheck } from "../../src/tenant/doctor/local-checks.js";
+import { presetCheck } from "../../src/tenant/doctor/preset-check.js";
 import type { DateSample } from "../../src/tenant/doctor/report.js";
 import { resolveTenants } from "../../src/tenant/resolve-tenants.js";
 
@@ -97,6 +98,43 @@ describe("doctor: grants", () => {
     const check = grantsCheck(await tenant(), without as oauth.AuthorizationServer);
     expect(check.status).toBe("fail");
     expect(check.fix).toMatch(/oidc\.endpoints\.deviceAuthorization/);
+  });
+});
+
+describe("doctor: preset", () => {
+  it("names the layer of each field, and shows a credential-like field as set without its value", async () => {
+    const { primary } = await resolveTenants(
+      {
+        configFiles: false,
+        pluginOptions: {
+          presets: [{ id: "haiilo", oidc: { issuer: "https://sso.example.com/x", clientId: "c" } }],
+        },
+      },
+      { env: {} },
+    );
+    if (!primary) throw new Error("no tenant");
+    // As a preset with a client secret (a field of the IdP profiles) would resolve.
+    const withSecret = Object.assign(Object.create(primary), {
+      preset: { ...primary.preset, oidc: { ...primary.preset.oidc, clientSecret: "s3cr3t-value" } },
+      resolved: {
+        ...primary.resolved,
+        origins: {
+          ...primary.resolved.origins,
+          "/oidc/clientSecret": { source: "env IDP_SECRET", pointer: "" },
+        },
+      },
+    });
+    const check = presetCheck(
+      undefined,
+      withSecret,
+      ["haiilo"],
+      [],
+      ["bundled presets/haiilo.json", "plugin options"],
+    );
+    expect(check.status).toBe("pass");
+    expect(check.details).toContain("/oidc/issuer = https://sso.example.com/x  ← plugin options");
+    expect(check.details).toContain("/oidc/clientSecret = (set, not shown)  ← env IDP_SECRET");
+    expect(JSON.stringify(check)).not.toContain("s3cr3t-value");
   });
 });
 

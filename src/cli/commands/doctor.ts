@@ -1,7 +1,8 @@
+import { redact } from "../../core/redact.js";
 import { opencodeApiKeySource } from "../../opencode/auth-file.js";
 import { type Check, type DoctorReport, runDoctor } from "../../tenant/doctor/doctor.js";
 import { type Command, PRESET_OPTION } from "../command.js";
-import { json, out } from "../io.js";
+import { out } from "../io.js";
 
 const LABEL = { pass: "PASS", warn: "WARN", fail: "FAIL" } as const;
 
@@ -37,8 +38,8 @@ export const doctor: Command = {
       tenant: { env: ctx.env, apiKeySources: [opencodeApiKeySource] },
       ...(typeof ctx.values.preset === "string" && { preset: ctx.values.preset }),
     });
-    if (ctx.values.json) json(report);
-    else out(renderReport(report));
+    // A last safety net: anything registered as a secret or shaped like one is removed.
+    out(redact(ctx.values.json ? JSON.stringify(report, null, 2) : renderReport(report)));
     return report.ok ? 0 : 1;
   },
 };

@@ -14,6 +14,9 @@ const KEY_FIELDS = [
   "/provider/baseURL",
 ];
 
+/** Fields whose value is a credential (a client secret, a private key): shown as set, never printed. */
+const SECRET_FIELD = /secret|password|private|assertion|token|^key$/i;
+
 function valueAt(root: unknown, pointer: string): unknown {
   let node = root;
   for (const part of pointer.split("/").slice(1))
@@ -28,6 +31,8 @@ function fieldLines(tenant: Tenant): string[] {
   const pointers = [...KEY_FIELDS, ...overridden.filter((p) => !KEY_FIELDS.includes(p)).sort()];
   return pointers.map((pointer) => {
     const value = valueAt(tenant.preset, pointer);
+    if (SECRET_FIELD.test(pointer.split("/").at(-1) ?? "") && value !== undefined && value !== null)
+      return `${pointer} = (set, not shown)  ← ${origins[pointer]?.source ?? "default"}`;
     const source = origins[pointer]?.source ?? "default";
     const shown = value === undefined || value === null ? "(not set)" : printable(value, 300);
     return `${pointer} = ${shown}  ← ${source}`;
