@@ -1,6 +1,7 @@
 import * as oauth from "oauth4webapi";
 import { DISCOVERY_CACHE_MS as CACHE_MS } from "../defaults.js";
 import { ErrorCode, OidcError } from "../errors.js";
+import { plainText } from "../plain-text.js";
 import { checkIssuer, type OidcSettings, type RequestContext, requestOptions, toIdpError } from "./client.js";
 
 const cache = new Map<string, { at: number; as: oauth.AuthorizationServer }>();
@@ -63,15 +64,15 @@ async function fetchMetadata(issuer: URL, ctx: RequestContext): Promise<oauth.Au
   }
 }
 
-/** The issuer a discovery document names when it is not the configured one (printable, at most 300 chars). */
+/** The issuer a discovery document names when it is not the configured one (cleaned, at most 300 chars, quoted). */
 function mismatchedIssuer(error: unknown): string | undefined {
   if (!(error instanceof oauth.OperationProcessingError) || error.code !== oauth.JSON_ATTRIBUTE_COMPARISON)
     return undefined;
   const cause = error.cause as { attribute?: unknown; body?: { issuer?: unknown } } | undefined;
   if (cause?.attribute !== "issuer") return undefined;
   const value = typeof cause.body?.issuer === "string" ? cause.body.issuer : String(cause.body?.issuer);
-  // Remote text on its way to a terminal: no control characters, bounded length.
-  return JSON.stringify(value.replace(/\p{Cc}/gu, "").slice(0, 300));
+  // Remote text on its way to a terminal.
+  return JSON.stringify(plainText(value.slice(0, 300)) ?? "");
 }
 
 export function requireEndpoint(

@@ -1,4 +1,5 @@
 /** The doctor's report: one entry per check, with what was found and what to do. No secret goes in. */
+import { plainText } from "../../core/plain-text.js";
 import type { FetchLike } from "../../core/ports.js";
 
 export type CheckStatus = "pass" | "warn" | "fail";
@@ -46,11 +47,10 @@ export const fail = (id: string, summary: string, fix: string, details?: string[
   ...(details?.length && { details }),
 });
 
-/** Text from a server, made safe for a terminal and a ticket: no control characters, bounded length. */
+/** Text from a server, made safe for a terminal and a ticket (core/plain-text.ts), at most `max` characters. */
 export function printable(value: unknown, max = 200): string {
-  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
-  const clean = text.replace(/\p{Cc}/gu, "");
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+  const text = plainText(typeof value === "string" ? value : (JSON.stringify(value) ?? String(value))) ?? "";
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 /** A server's `Date` header next to the local clock before and after the request. */
