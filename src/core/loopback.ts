@@ -1,9 +1,13 @@
 import { ErrorCode, OidcError } from "./errors.js";
 
-/** 127.0.0.0/8, ::1 and localhost: the only hosts where plain http is acceptable. */
+/**
+ * 127.0.0.0/8, ::1 and the name `localhost`: the only hosts where plain http is acceptable. Other
+ * `*.localhost` names are not loopback here: they are resolved by DNS, and a resolver can send them
+ * (and a credential in cleartext) anywhere.
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  if (host === "localhost" || host.endsWith(".localhost")) return true;
+  if (host === "localhost") return true;
   if (host === "::1" || host === "0:0:0:0:0:0:0:1") return true;
   const v4 = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
   return v4?.slice(1).every((part) => Number(part) <= 255) ?? false;
