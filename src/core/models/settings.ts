@@ -1,4 +1,4 @@
-import { globToRegExp, matchesAny } from "./glob.js";
+import { matchesAny, matchesGlob } from "./glob.js";
 import type { DiscoveredModel, ModelRule, ModelSpec } from "./types.js";
 
 export interface ModelSettings {
@@ -41,7 +41,7 @@ export function fromDiscovered(model: DiscoveredModel): ModelSpec {
 export function applyRules(id: string, base: ModelSpec, rules: readonly ModelRule[]): ModelSpec {
   const model: ModelSpec = structuredClone(base);
   for (const rule of rules) {
-    if (rule.match !== id && !globToRegExp(rule.match).test(id)) continue;
+    if (rule.match !== id && !matchesGlob(id, rule.match)) continue;
     if (rule.name !== undefined) model.name = rule.name;
     if (rule.limit) model.limit = { context: 0, output: 0, ...model.limit, ...rule.limit };
     for (const key of ["tool_call", "reasoning", "attachment", "temperature"] as const) {
