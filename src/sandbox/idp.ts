@@ -46,10 +46,20 @@ export interface IdpOptions {
   log?: (line: string) => void;
 }
 
+/** Which requests a fault hits: the token endpoint (default), the revocation endpoint, or every request. */
+export type FaultEndpoints = "token" | "revocation" | "all";
+
 export type IdpFault =
   | null
-  | { status: number; body?: string; endpoints?: "token" | "all" }
-  | { delayMs: number; endpoints?: "token" | "all" };
+  | { status: number; body?: string; endpoints?: FaultEndpoints }
+  | { delayMs: number; endpoints?: FaultEndpoints }
+  /** A careless IdP: answers 400 `invalid_request` with the request's form body in `error_description`. */
+  | { echo: true; endpoints?: FaultEndpoints };
+
+const FAULT_PATHS: Record<Exclude<FaultEndpoints, "all">, string> = {
+  token: "/token",
+  revocation: "/token/revocation",
+};
 
 export interface IdpCounts {
   deviceAuthorization: number;
@@ -303,11 +313,28 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const active = fault;
     const path = (req.url ?? "/").split("?")[0];
-    if (!active || ((active.endpoints ?? "token") === "token" && path !== "/token")) return handle(req, res);
+    const endpoints = active?.endpoints ?? "token";
+    if (!active || (endpoints !== "all" && path !== FAULT_PATHS[endpoints])) return handle(req, res);
     if ("delayMs" in active) {
       log(`idp fault: delaying ${req.method} ${path} by ${active.delayMs} ms`);
       const timer = setTimeout(() => handle(req, res), active.delayMs);
       res.once("close", () => clearTimeout(timer));
+      return;
+    }
+    if ("echo" in active) {
+      log(`idp fault: echoing ${req.method} ${path}`);
+      const chunks: Buffer[] = [];
+      req.on("data", (chunk: Buffer) => chunks.push(chunk));
+      req.on("end", () => {
+        const received = Buffer.concat(chunks).toString("utf8");
+        res.writeHead(400, { "content-type": "application/json", "cache-control": "no-store" });
+        res.end(
+          JSON.stringify({
+            error: "invalid_request",
+            error_description: `could not process the request: ${received}`,
+          }),
+        );
+      });
       return;
     }
     log(`idp fault: ${req.method} ${path} -> ${active.status}`);

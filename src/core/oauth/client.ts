@@ -100,6 +100,13 @@ const REJECTED_HINT =
  * `what` names the step and the issuer ("Refreshing the access token at https://…"), so that every
  * message says which identity provider failed.
  */
+/**
+ * The IdP's own words (and any text a library quotes from its answer): cleaned of control
+ * characters and secrets, and cut short. An IdP may echo the request back, refresh token or device
+ * code included, and this text reaches stderr and the 401 body OpenCode shows.
+ */
+const quote = (text: unknown) => redact(plainText(text) ?? "");
+
 export function toIdpError(error: unknown, what: string, signal?: AbortSignal): OidcError {
   if (error instanceof OidcError) return error;
   if (signal?.aborted) return new OidcError(ErrorCode.ABORTED, `${what} was cancelled.`, { cause: error });
@@ -108,20 +115,16 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
       return new OidcError(
         ErrorCode.IDP_UNAVAILABLE,
         `${what} failed: the identity provider answered HTTP ${error.status}.`,
-        { cause: error, hint: UNAVAILABLE_HINT, details: { status: error.status } },
+        // No `cause` (here and below): the IdP's raw answer would carry an echoed token into any
+        // log of the error.
+        { hint: UNAVAILABLE_HINT, details: { status: error.status } },
       );
     }
-    // The IdP's own words: quoted cleaned of control characters and secrets, and cut short.
-    const quote = (text: unknown) => redact(plainText(text) ?? "");
     const description = error.error_description ? ` (${quote(error.error_description)})` : "";
     return new OidcError(
       ErrorCode.IDP_REJECTED,
       `${what} was rejected by the identity provider: ${quote(error.error)}${description}.`,
-      {
-        cause: error,
-        hint: REJECTED_HINT,
-        details: { error: error.error, status: error.status },
-      },
+      { hint: REJECTED_HINT, details: { error: quote(error.error), status: error.status } },
     );
   }
   if (error instanceof oauth.OperationProcessingError && error.cause instanceof Response) {
@@ -135,8 +138,7 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
     }
   }
   if (error instanceof oauth.OperationProcessingError || error instanceof oauth.UnsupportedOperationError) {
-    return new OidcError(ErrorCode.IDP_REJECTED, `${what} failed: ${error.message}.`, {
-      cause: error,
+    return new OidcError(ErrorCode.IDP_REJECTED, `${what} failed: ${quote(error.message)}.`, {
       hint: REJECTED_HINT,
     });
   }
@@ -156,7 +158,7 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
       : String(error);
   return new OidcError(
     ErrorCode.IDP_UNAVAILABLE,
-    `${what} failed: the identity provider cannot be reached (${detail}).`,
+    `${what} failed: the identity provider cannot be reached (${quote(detail)}).`,
     { cause: error, hint: UNAVAILABLE_HINT },
   );
 }

@@ -41,7 +41,8 @@ export async function refreshTokens(
       throw new OidcError(
         ErrorCode.SESSION_ENDED,
         `The login has ended: the identity provider ${settings.issuer} no longer accepts its refresh token.`,
-        { hint: "Log in again.", cause: error },
+        // No `cause`: the IdP's raw answer could carry an echoed token into a log of the error.
+        { hint: "Log in again." },
       );
     }
     // Some servers (glewlwyd) refuse a spent or revoked refresh token with a bare HTTP 400, no

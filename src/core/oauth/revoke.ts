@@ -1,5 +1,6 @@
 import * as oauth from "oauth4webapi";
 import type { TokenSet } from "../ports.js";
+import { registerSecret } from "../redact.js";
 import {
   clientAuth,
   clientFor,
@@ -41,6 +42,7 @@ export async function revokeTokens(
   // Revoking the refresh token ends the grant (RFC 7009 §2.1); JWT access tokens often cannot be
   // revoked at all and expire on their own, so the access token is revoked only when it is all we have.
   const token = tokens.refreshToken ?? tokens.accessToken;
+  registerSecret(token);
   try {
     const response = await oauth.revocationRequest(
       as,
