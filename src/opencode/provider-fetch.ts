@@ -23,8 +23,8 @@ export function providerFetch(
   let known: Credential | undefined;
   const keyCredential = async (): Promise<Credential | undefined> => {
     if (known) return known;
-    const found: Credential | undefined = apiKey
-      ? { kind: "api-key", header, key: apiKey }
+    const found: Credential | undefined = apiKey?.trim()
+      ? { kind: "api-key", header, key: apiKey.trim() }
       : await storedApiKey(tenant);
     if (found?.kind !== "api-key") return undefined;
     // The key's format is checked here: OpenCode's own prompt took it without asking the plugin.

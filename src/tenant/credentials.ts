@@ -1,6 +1,6 @@
 import type { Credential } from "../core/authorized-fetch.js";
 import { ErrorCode, OidcError } from "../core/errors.js";
-import { registerSecret } from "../core/redact.js";
+import { checkApiKey } from "./api-key.js";
 import type { Tenant } from "./tenant.js";
 
 /** Stores an API key bound to the tenant's gateway: it is sent nowhere else. */
@@ -29,8 +29,11 @@ export async function storedApiKey(tenant: Tenant): Promise<Credential | undefin
     if (key) break;
     key = await source(tenant).catch(() => undefined);
   }
+  // A header value loses surrounding white space anyway; a key that is still not usable is
+  // API_KEY_INVALID here, before any request (not a misleading "gateway cannot be reached").
+  key = key?.trim();
   if (!key) return undefined;
-  registerSecret(key);
+  checkApiKey(tenant.preset, key);
   return { kind: "api-key", header: tenant.preset.auth.apiKey.header, key };
 }
 
