@@ -81,13 +81,21 @@ function runSchema(validator: Validator, document: unknown, source: string, base
   return issues;
 }
 
-export function checkConfigDocument(document: unknown, source: string): Issue[] {
+export interface CheckOptions {
+  /**
+   * Check `auth.apiKey.pattern` for catastrophic backtracking (default true). Off for the merged
+   * presets, whose patterns come from layers that were checked already (or are bundled).
+   */
+  patternSafety?: boolean;
+}
+
+export async function checkConfigDocument(document: unknown, source: string): Promise<Issue[]> {
   const issues = runSchema(validateConfig, document, source, "");
   const presets = (document as ConfigDocument | null)?.presets;
   if (!Array.isArray(presets)) return issues;
   const ids = new Map<string, number>();
-  presets.forEach((preset, index) => {
-    if (typeof preset !== "object" || preset === null) return;
+  for (const [index, preset] of presets.entries()) {
+    if (typeof preset !== "object" || preset === null) continue;
     const previous = ids.get(preset.id);
     if (previous !== undefined) {
       issues.push({
@@ -97,19 +105,32 @@ export function checkConfigDocument(document: unknown, source: string): Issue[] 
       });
     }
     ids.set(preset.id, index);
-    issues.push(...semanticIssues(preset, source, `/presets/${index}`));
-  });
+    issues.push(...(await semanticIssues(preset, source, `/presets/${index}`)));
+  }
   return issues;
 }
 
-export function checkPresetDocument(document: unknown, source: string, base = ""): Issue[] {
+export async function checkPresetDocument(
+  document: unknown,
+  source: string,
+  base = "",
+  options: CheckOptions = {},
+): Promise<Issue[]> {
   const issues = runSchema(validatePreset, document, source, base);
   if (typeof document !== "object" || document === null) return issues;
-  return [...issues, ...semanticIssues(document as PresetDocument, source, base)];
+  return [...issues, ...(await semanticIssues(document as PresetDocument, source, base, options))];
 }
 
-/** What a JSON Schema cannot say: URLs that are insecure, regular expressions that do not compile. */
-export function semanticIssues(preset: PresetDocument, source: string, base: string): Issue[] {
+/**
+ * What a JSON Schema cannot say: URLs that are insecure, regular expressions that do not compile or
+ * could backtrack catastrophically.
+ */
+export async function semanticIssues(
+  preset: PresetDocument,
+  source: string,
+  base: string,
+  options: CheckOptions = {},
+): Promise<Issue[]> {
   const issues: Issue[] = [];
   const url = (pointer: string, value: unknown) => {
     if (typeof value !== "string" || !/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return; // the schema reports non-URLs
@@ -124,12 +145,19 @@ export function semanticIssues(preset: PresetDocument, source: string, base: str
   }
   const pattern = preset.auth?.apiKey?.pattern;
   if (typeof pattern === "string") {
+    const pointer = `${base}/auth/apiKey/pattern`;
     try {
       new RegExp(pattern);
+      if (options.patternSafety !== false) {
+        // The checker is loaded only when a configuration sets a pattern.
+        const { patternSafetyProblem } = await import("./pattern-safety.js");
+        const problem = patternSafetyProblem(pattern);
+        if (problem) issues.push({ source, pointer, message: problem });
+      }
     } catch (error) {
       issues.push({
         source,
-        pointer: `${base}/auth/apiKey/pattern`,
+        pointer,
         message: `is not a valid regular expression: ${(error as Error).message}`,
       });
     }

@@ -34,11 +34,11 @@ const doc = (profile: string, oidc: Record<string, unknown> = {}): PresetDocumen
 describe("IdP profiles", () => {
   it.each(PROFILES)(
     "%s: the preset with the profile's values filled in is valid by the schema",
-    (profile) => {
+    async (profile) => {
       const filled = withProfile(
         doc(profile, { issuer: `https://login.microsoftonline.com/${TENANT}/v2.0` }),
       );
-      expect(checkPresetDocument(filled, "test")).toEqual([]);
+      expect(await checkPresetDocument(filled, "test")).toEqual([]);
     },
   );
 
@@ -195,7 +195,7 @@ describe("example presets (presets/examples)", () => {
 
   it.each(files)("%s validates against the schema and resolves without problems", async (file) => {
     const preset = load(file);
-    expect(checkPresetDocument(preset, file)).toEqual([]);
+    expect(await checkPresetDocument(preset, file)).toEqual([]);
     const resolved = await resolveOne(preset);
     expect(resolved.preset.oidc.profile).toBe(file.replace(/\.json$/, ""));
   });

@@ -114,7 +114,9 @@ async function validate(files: string[], cwd: string): Promise<number> {
       continue;
     }
     const isPreset = typeof document === "object" && document !== null && "id" in document;
-    const found = isPreset ? checkPresetDocument(document, source) : checkConfigDocument(document, source);
+    const found = isPreset
+      ? await checkPresetDocument(document, source)
+      : await checkConfigDocument(document, source);
     if (found.length === 0) {
       // Structure is fine: resolve it over the bundled presets to catch unknown `extends` and missing fields.
       const layer = { source, document: isPreset ? { presets: [document] } : document };
