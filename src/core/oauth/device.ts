@@ -1,6 +1,8 @@
 import { setTimeout as delay } from "node:timers/promises";
 import * as oauth from "oauth4webapi";
 import { ErrorCode, isOidcError, OidcError } from "../errors.js";
+import { MAX_DEVICE_CODE_LIFETIME_S, MAX_DEVICE_POLL_INTERVAL_S } from "../limits.js";
+import { urlProblem } from "../loopback.js";
 import { type Clock, systemClock, type TokenSet } from "../ports.js";
 import { registerSecret } from "../redact.js";
 import {
@@ -62,13 +64,19 @@ export async function startDeviceAuthorization(
     const answer = await oauth.processDeviceAuthorizationResponse(as, client, response);
     registerSecret(answer.device_code);
     registerSecret(answer.user_code);
+    checkVerificationUri(answer.verification_uri, "verification_uri");
+    if (answer.verification_uri_complete)
+      checkVerificationUri(answer.verification_uri_complete, "verification_uri_complete");
     const auth: DeviceAuthorization = {
       deviceCode: answer.device_code,
       userCode: answer.user_code,
       verificationUri: answer.verification_uri,
-      expiresAt: now + answer.expires_in * 1000,
+      // A lifetime or interval beyond reason (1e15, say) would make the poll loop spin or never end.
+      expiresAt: now + Math.min(answer.expires_in, MAX_DEVICE_CODE_LIFETIME_S) * 1000,
       intervalSeconds:
-        typeof answer.interval === "number" && answer.interval > 0 ? answer.interval : DEFAULT_INTERVAL_S,
+        typeof answer.interval === "number" && answer.interval > 0
+          ? Math.min(answer.interval, MAX_DEVICE_POLL_INTERVAL_S)
+          : DEFAULT_INTERVAL_S,
     };
     if (answer.verification_uri_complete) auth.verificationUriComplete = answer.verification_uri_complete;
     const message = plainText(answer.message);
@@ -80,6 +88,26 @@ export async function startDeviceAuthorization(
     const hint = deviceAnswerHint(error);
     throw hint ? new OidcError(mapped.code, mapped.message, { cause: error, hint }) : mapped;
   }
+}
+
+/**
+ * The page the user is sent to must be https (or http on loopback): a `javascript:`, `file:` or
+ * other URL is neither shown nor handed to the browser. The value itself is not quoted.
+ */
+function checkVerificationUri(value: string, field: string): void {
+  const problem = urlProblem(value);
+  if (!problem) return;
+  // The host of a plain-http URL is not repeated either: it is the IdP's text.
+  const why = problem.startsWith("uses plain http")
+    ? "uses plain http on a host that is not loopback"
+    : problem;
+  throw new OidcError(
+    ErrorCode.INSECURE_URL,
+    `The identity provider's ${field} ${why}; it is not shown or opened.`,
+    {
+      hint: "The login page must be an https URL. Check the preset's issuer, or ask the IdP's administrator.",
+    },
+  );
 }
 
 export interface PollOptions extends RequestContext {
@@ -139,7 +167,7 @@ export async function pollDeviceToken(
           continue;
         }
         if (error.error === "slow_down") {
-          interval += SLOW_DOWN_STEP_S;
+          interval = Math.min(interval + SLOW_DOWN_STEP_S, MAX_DEVICE_POLL_INTERVAL_S);
           options.onPoll?.("slow_down", interval);
           continue;
         }
