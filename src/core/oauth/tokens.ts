@@ -1,5 +1,6 @@
 import type * as oauth from "oauth4webapi";
 import { DEFAULT_TOKEN_LIFETIME_S } from "../defaults.js";
+import { MAX_TOKEN_LIFETIME_S } from "../limits.js";
 import type { TokenSet } from "../ports.js";
 import { registerSecret } from "../redact.js";
 
@@ -21,7 +22,8 @@ export function decodeJwtClaims(token: string | undefined): Record<string, unkno
  * the client's own clock, never from decoding it, so reference tokens (Ping, Google, Auth0 without
  * an audience) work like JWTs. Without `expires_in` (RFC 6749 only recommends it; every IdP in
  * docs/idps.md sends it) the default lifetime applies; a token that ends sooner is renewed on the
- * gateway's first 401.
+ * gateway's first 401. No lifetime is believed beyond MAX_TOKEN_LIFETIME_S (an `expires_in` of 1e15
+ * would otherwise give an expiry no date can show, and a token that is never refreshed).
  */
 export function toTokenSet(
   response: oauth.TokenEndpointResponse,
@@ -31,10 +33,11 @@ export function toTokenSet(
   registerSecret(response.access_token);
   registerSecret(response.refresh_token);
   registerSecret(response.id_token);
-  const lifetime =
-    typeof response.expires_in === "number" && response.expires_in > 0
-      ? response.expires_in * 1000
-      : DEFAULT_TOKEN_LIFETIME_S * 1000;
+  const seconds =
+    typeof response.expires_in === "number" && Number.isFinite(response.expires_in) && response.expires_in > 0
+      ? response.expires_in
+      : DEFAULT_TOKEN_LIFETIME_S;
+  const lifetime = Math.round(Math.min(seconds, MAX_TOKEN_LIFETIME_S) * 1000);
   const set: TokenSet = {
     accessToken: response.access_token,
     tokenType: response.token_type ?? "bearer",
