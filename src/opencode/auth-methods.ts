@@ -1,5 +1,6 @@
 import type { AuthHook } from "@opencode-ai/plugin";
 import { describeError } from "../core/errors.js";
+import { plainText } from "../core/plain-text.js";
 import { openBrowser } from "../platform/browser.js";
 import { beginLogin, minutesLeft } from "../tenant/login.js";
 import type { Tenant } from "../tenant/tenant.js";
@@ -22,7 +23,8 @@ export function deviceMethod(tenant: Tenant, label: string, forOtherProvider: bo
       return {
         url: prompt.url,
         method: "auto" as const,
-        instructions: `${prompt.codeInUrl ? "Confirm" : "Enter"} the code ${prompt.userCode} at ${prompt.verificationUri} (valid for ${minutesLeft(prompt.expiresAt)} min).`,
+        // The IdP's code and URL, made plain: OpenCode shows them in its terminal UI.
+        instructions: `${prompt.codeInUrl ? "Confirm" : "Enter"} the code ${plainText(prompt.userCode)} at ${plainText(prompt.verificationUri)} (valid for ${minutesLeft(prompt.expiresAt)} min).`,
         async callback() {
           try {
             const done = await pending.complete();

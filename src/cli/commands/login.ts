@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { ErrorCode, OidcError } from "../../core/errors.js";
+import { plainText } from "../../core/plain-text.js";
 import { registerLogin } from "../../opencode/auth-file.js";
 import { openBrowser } from "../../platform/browser.js";
 import { checkApiKey } from "../../tenant/api-key.js";
@@ -9,12 +10,18 @@ import { type Command, PRESET_OPTION } from "../command.js";
 import { say } from "../io.js";
 import { tenantFor } from "../tenant.js";
 
-/** The login prompt on stderr, as a person reads it. */
+/** The login prompt on stderr, as a person reads it (the IdP's URL and code made plain). */
 export function showPrompt(name: string, prompt: LoginPrompt): void {
   // Without a complete verification URL (Entra ID, Google) the code is typed in, not just confirmed.
   const step = prompt.codeInUrl ? "confirm the code" : "enter the code";
   say(
-    `To log in to ${name}, open this URL in a browser:\n\n    ${prompt.url}\n\nand ${step}:  ${prompt.userCode}\n\nThe code is valid for ${minutesLeft(prompt.expiresAt)} minutes.`,
+    `To log in to ${name}, open this URL in a browser:
+
+    ${plainText(prompt.url)}
+
+and ${step}:  ${plainText(prompt.userCode)}
+
+The code is valid for ${minutesLeft(prompt.expiresAt)} minutes.`,
   );
 }
 
@@ -68,7 +75,7 @@ export const login: Command = {
       );
       await registerLogin(ctx.env, preset.provider.id, "oauth", done.expiresAt);
       say(
-        `Logged in to ${preset.name} as ${done.email ?? done.subject ?? "you"}. Tokens stored in ${done.storedIn} (mode 0600).`,
+        `Logged in to ${preset.name} as ${plainText(done.email ?? done.subject ?? "you")}. Tokens stored in ${done.storedIn} (mode 0600).`,
       );
       if (!done.refreshable)
         say(

@@ -1,5 +1,6 @@
 import { MODEL_DISCOVERY } from "../../core/defaults.js";
 import { isOidcError } from "../../core/errors.js";
+import { plainText } from "../../core/plain-text.js";
 import { listModels, type ModelListing } from "../../tenant/model-listing.js";
 import { type Command, PRESET_OPTION } from "../command.js";
 import { forCli } from "../hints.js";
@@ -54,7 +55,8 @@ export const models: Command = {
       const caps = [m.tool_call && "tools", m.reasoning && "reasoning", m.attachment && "attachments"]
         .filter(Boolean)
         .join(",");
-      return `${tenant.preset.provider.id}/${id}\t${m.name}\t${limit}\t${caps}`;
+      // Ids and names come from the gateway: made plain, none can add a row or an escape.
+      return `${tenant.preset.provider.id}/${plainText(id) ?? ""}\t${plainText(m.name) ?? ""}\t${limit}\t${caps}`;
     });
     if (rows.length > 0) out(rows.join("\n"));
     return 0;

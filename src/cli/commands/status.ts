@@ -1,4 +1,5 @@
 import { decodeJwtClaims } from "../../core/oauth/tokens.js";
+import { plainText } from "../../core/plain-text.js";
 import { type Command, PRESET_OPTION } from "../command.js";
 import { json, out } from "../io.js";
 import { tenantFor } from "../tenant.js";
@@ -19,9 +20,9 @@ export const status: Command = {
       issuer: tenant.preset.oidc.issuer,
       clientId: tenant.preset.oidc.clientId,
       loggedIn: tokens !== undefined,
-      subject: (claims.sub as string | undefined) ?? null,
-      email: (claims.email as string | undefined) ?? null,
-      expiresAt: tokens ? new Date(tokens.expiresAt).toISOString() : null,
+      subject: typeof claims.sub === "string" ? claims.sub : null,
+      email: typeof claims.email === "string" ? claims.email : null,
+      expiresAt: tokens ? isoDate(tokens.expiresAt) : null,
       expired: tokens ? tokens.expiresAt <= Date.now() : null,
       refreshable: tokens ? tokens.refreshToken !== undefined : null,
       scopes: tokens?.scope?.split(" ").filter(Boolean) ?? null,
@@ -33,22 +34,24 @@ export const status: Command = {
       json(report);
       return 0;
     }
+    // Claims and scopes come from the IdP: each is made plain, so none can add a line or an escape.
+    const p = plainText;
     const lines = [
-      `Preset:    ${tenant.preset.name} (${tenant.preset.id}) → provider ${tenant.preset.provider.id}`,
+      `Preset:    ${p(tenant.preset.name)} (${tenant.preset.id}) → provider ${tenant.preset.provider.id}`,
     ];
     if (report.missing.length > 0)
       lines.push(
         `Missing:   ${report.missing.join(", ")} (run \`opencode-oidc login\` to see how to supply them)`,
       );
-    lines.push(`Issuer:    ${report.issuer ?? "(not set)"}`);
+    lines.push(`Issuer:    ${report.issuer ? p(report.issuer) : "(not set)"}`);
     if (report.loggedIn) {
       lines.push(
-        `Logged in: yes, as ${report.email ?? report.subject ?? "unknown"}${report.subject && report.email ? ` (sub ${report.subject})` : ""}`,
+        `Logged in: yes, as ${p(report.email ?? report.subject ?? "unknown")}${report.subject && report.email ? ` (sub ${p(report.subject)})` : ""}`,
       );
       lines.push(
-        `Expires:   ${report.expiresAt}${report.expired ? " (expired; refreshed on next use)" : ""}${report.refreshable ? "" : " — no refresh token"}`,
+        `Expires:   ${report.expiresAt ?? "unknown"}${report.expired ? " (expired; refreshed on next use)" : ""}${report.refreshable ? "" : " — no refresh token"}`,
       );
-      if (report.scopes) lines.push(`Scopes:    ${report.scopes.join(" ")}`);
+      if (report.scopes) lines.push(`Scopes:    ${report.scopes.map(p).join(" ")}`);
     } else {
       lines.push("Logged in: no");
     }
@@ -58,3 +61,9 @@ export const status: Command = {
     return 0;
   },
 };
+
+/** An ISO date, or null for a time no date can show (a store written before lifetimes were capped). */
+function isoDate(ms: number): string | null {
+  const date = new Date(ms);
+  return Number.isNaN(date.getTime()) ? null : date.toISOString();
+}

@@ -1,3 +1,4 @@
+import { hasControlCharacters } from "../plain-text.js";
 import type { DiscoveredModel } from "./types.js";
 
 type Json = Record<string, unknown>;
@@ -23,7 +24,15 @@ export function parseModelList(body: unknown): DiscoveredModel[] {
   if (!data) throw new Error('expected an OpenAI model list ({"data": [{"id": ...}]})');
   const models: DiscoveredModel[] = [];
   for (const entry of data) {
-    if (!isObject(entry) || typeof entry.id !== "string" || entry.id.length === 0 || entry.id.length > 200)
+    // No real model id is empty, longer than 200 characters or carries control characters (an id
+    // with an escape sequence or a newline could paint a fake row into any listing).
+    if (
+      !isObject(entry) ||
+      typeof entry.id !== "string" ||
+      entry.id.length === 0 ||
+      entry.id.length > 200 ||
+      hasControlCharacters(entry.id)
+    )
       continue;
     const model: DiscoveredModel = { id: entry.id };
     if (typeof entry.owned_by === "string") model.ownedBy = entry.owned_by;
