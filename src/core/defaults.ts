@@ -72,6 +72,31 @@ export const DOCTOR = {
 /** Fetching an issuer's metadata for `opencode-oidc envoy`. */
 export const ENVOY_DISCOVERY_TIMEOUT_MS = 5000;
 
+/* Limits on what an IdP, a gateway or a preset may ask of the engine (issue 10). */
+
+/**
+ * Longest access-token lifetime believed (30 days). A longer `expires_in` (1e15, say) is cut to
+ * this; a token that really lives longer is simply refreshed early.
+ */
+export const MAX_TOKEN_LIFETIME_S = 30 * 24 * 3600;
+
+/** Longest device-code lifetime believed (RFC 8628 suggests minutes; Okta uses 10). */
+export const MAX_DEVICE_CODE_LIFETIME_S = 3600;
+
+/** Longest wait between two device-flow polls, also after `slow_down`. */
+export const MAX_DEVICE_POLL_INTERVAL_S = 60;
+
+/** Longest API key accepted; the preset's `auth.apiKey.pattern` only ever runs on keys this short. */
+export const MAX_API_KEY_CHARS = 1024;
+
+/**
+ * How hard `auth.apiKey.pattern` is checked for catastrophic backtracking when a preset is validated:
+ * redos-detector's score limit and step budget (a pattern that needs more steps counts as unsafe;
+ * real key patterns need far fewer, and the budget makes the verdict the same on every machine),
+ * and a time limit as the last resort.
+ */
+export const PATTERN_CHECK = { maxScore: 200, maxSteps: 1_000, timeoutMs: 2_000 } as const;
+
 /** Defaults of the preset schema's optional fields. */
 export const PRESET_DEFAULTS = {
   providerNpm: "@ai-sdk/openai-compatible",

@@ -1,5 +1,5 @@
 import { isSafePattern } from "redos-detector";
-import { PATTERN_CHECK } from "../core/limits.js";
+import { PATTERN_CHECK } from "../core/defaults.js";
 
 /**
  * Why a preset's regular expression could backtrack catastrophically (`^([a-z0-9-]+)+!$` took 5.4 s

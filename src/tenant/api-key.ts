@@ -1,5 +1,5 @@
+import { MAX_API_KEY_CHARS } from "../core/defaults.js";
 import { ErrorCode, OidcError } from "../core/errors.js";
-import { MAX_API_KEY_CHARS } from "../core/limits.js";
 import { registerSecret } from "../core/redact.js";
 import type { Preset } from "../presets/types.js";
 

@@ -9,10 +9,10 @@ import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { providerFetch } from "../../src/opencode/provider-fetch.js";
-import { resolveRuntimes } from "../../src/runtime/resolve-runtimes.js";
 import { approveDevice } from "../../src/sandbox/approve.js";
 import type { TestIdp } from "../../src/sandbox/idp.js";
 import { FileTokenStore } from "../../src/store/token-store.js";
+import { resolveTenants } from "../../src/tenant/resolve-tenants.js";
 import { ChildRun, type Exit, run } from "../support/child-processes.js";
 import { buildEngine, type EngineBuild } from "../support/engine-build.js";
 import {
@@ -89,9 +89,9 @@ describe("text an IdP echoes back (M1)", () => {
     outputs.push({ what: "token stderr", text: token.stderr });
 
     // The same refresh from the provider fetch: the answer OpenCode shows is a 401 with the message.
-    const { primary: rt } = await resolveRuntimes({ cwd: home.dir }, { env });
-    if (!rt) throw new Error("no preset resolved");
-    const response = await providerFetch(rt, "oauth")("http://127.0.0.1:9/v1/chat/completions", {
+    const { primary: tenant } = await resolveTenants({ cwd: home.dir }, { env });
+    if (!tenant) throw new Error("no preset resolved");
+    const response = await providerFetch(tenant, "oauth")("http://127.0.0.1:9/v1/chat/completions", {
       method: "POST",
       body: "{}",
     });

@@ -3,10 +3,11 @@
  * `^([a-z0-9-]+)+!$` was accepted and then took 5.4 s per check of a 27-character key.
  */
 import { describe, expect, it } from "vitest";
-import { checkApiKey } from "../../src/core/api-key.js";
+import { MAX_API_KEY_CHARS } from "../../src/core/defaults.js";
 import { isOidcError } from "../../src/core/errors.js";
-import { MAX_API_KEY_CHARS } from "../../src/core/limits.js";
+import { applyDefaults } from "../../src/presets/defaults.js";
 import { resolvePresets } from "../../src/presets/resolve.js";
+import { checkApiKey } from "../../src/tenant/api-key.js";
 
 const withPattern = (pattern: string) => ({
   presets: [{ id: "acme", extends: "haiilo", provider: { id: "acmeAi" }, auth: { apiKey: { pattern } } }],
@@ -46,11 +47,11 @@ describe("API-key patterns (M4)", () => {
   it("runs a pattern only on a key of bounded length", () => {
     // Even a pattern that slipped past validation (a host calling checkApiKey directly) gets at most
     // MAX_API_KEY_CHARS characters, and a longer key is refused without running it.
-    const rules = { pattern: "^([a-z0-9-]+)+!$", header: "x-api-key", name: "Acme" };
+    const preset = applyDefaults({ id: "acme", auth: { apiKey: { pattern: "^([a-z0-9-]+)+!$" } } });
     const started = performance.now();
     const error = (() => {
       try {
-        checkApiKey("a".repeat(MAX_API_KEY_CHARS + 1), rules);
+        checkApiKey(preset, "a".repeat(MAX_API_KEY_CHARS + 1));
       } catch (e) {
         return e;
       }

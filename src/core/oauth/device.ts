@@ -1,7 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import * as oauth from "oauth4webapi";
+import { MAX_DEVICE_CODE_LIFETIME_S, MAX_DEVICE_POLL_INTERVAL_S } from "../defaults.js";
 import { ErrorCode, isOidcError, OidcError } from "../errors.js";
-import { MAX_DEVICE_CODE_LIFETIME_S, MAX_DEVICE_POLL_INTERVAL_S } from "../limits.js";
 import { urlProblem } from "../loopback.js";
 import { type Clock, systemClock, type TokenSet } from "../ports.js";
 import { registerSecret } from "../redact.js";

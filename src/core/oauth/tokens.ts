@@ -1,6 +1,5 @@
 import type * as oauth from "oauth4webapi";
-import { DEFAULT_TOKEN_LIFETIME_S } from "../defaults.js";
-import { MAX_TOKEN_LIFETIME_S } from "../limits.js";
+import { DEFAULT_TOKEN_LIFETIME_S, MAX_TOKEN_LIFETIME_S } from "../defaults.js";
 import type { TokenSet } from "../ports.js";
 import { registerSecret } from "../redact.js";
 
