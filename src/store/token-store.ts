@@ -1,4 +1,4 @@
-import { readFile, rename } from "node:fs/promises";
+import { lstat, readFile, rename } from "node:fs/promises";
 import { dirname } from "node:path";
 import { STORE_LOCK } from "../core/defaults.js";
 import { ErrorCode, OidcError } from "../core/errors.js";
@@ -192,6 +192,7 @@ export class FileTokenStore implements TokenStorage {
 
   private async acquire(): Promise<() => Promise<void>> {
     const started = Date.now();
+    await this.checkLockPath();
     for (;;) {
       try {
         // Loaded on the first lock (it also patches fs through graceful-fs): not on OpenCode's startup path.
@@ -221,6 +222,20 @@ export class FileTokenStore implements TokenStorage {
         }
       }
     }
+  }
+
+  /**
+   * The lock is a folder. Anything else at its path (a regular file, a symlink) is not a lock that a
+   * holder will ever release: say so at once instead of waiting for the lock timeout.
+   */
+  private async checkLockPath(): Promise<void> {
+    const found = await lstat(this.lockFile).catch(() => undefined);
+    if (!found || found.isDirectory()) return;
+    throw new OidcError(
+      ErrorCode.STORE_WRITE_FAILED,
+      `Cannot lock the token store ${this.file}: ${this.lockFile} is ${found.isSymbolicLink() ? "a symbolic link" : "a file"}, not a lock folder.`,
+      { hint: `Remove ${this.lockFile} (no opencode-oidc process uses it), then try again.` },
+    );
   }
 
   private async parse(): Promise<Parsed> {
