@@ -20,6 +20,8 @@ export interface Command {
   name: string;
   summary: string;
   usage: string;
+  /** Whether the command takes positional arguments (`presets validate FILE...`); others refuse them. */
+  positionals?: boolean;
   options: Record<string, OptionSpec>;
   run(ctx: CommandContext): Promise<number>;
 }
@@ -49,6 +51,7 @@ export function parseCommandArgs(
   command: Command,
   argv: string[],
 ): { values: CommandContext["values"]; positionals: string[]; help: boolean } {
+  let parsed: { values: CommandContext["values"]; positionals: string[] };
   try {
     const options = Object.fromEntries(
       Object.entries({
@@ -65,14 +68,35 @@ export function parseCommandArgs(
       ]),
     );
     const config = { args: argv, options, allowPositionals: true, allowNegative: true, strict: true };
-    const { values, positionals } = parseArgs(config as Parameters<typeof parseArgs>[0]) as unknown as {
-      values: CommandContext["values"];
-      positionals: string[];
-    };
-    return { values, positionals, help: values.help === true };
+    parsed = parseArgs(config as Parameters<typeof parseArgs>[0]) as unknown as typeof parsed;
   } catch (error) {
     throw new OidcError(ErrorCode.USAGE, (error as Error).message, {
       hint: `Run \`opencode-oidc ${command.name} --help\` for the options.`,
     });
+  }
+  const { values, positionals } = parsed;
+  const help = values.help === true;
+  if (!help) checkArguments(command, values, positionals);
+  return { values, positionals, help };
+}
+
+/**
+ * What parseArgs lets through but a command cannot mean: an argument the command does not take
+ * (`status extra`), or an option given an empty value (`--preset=`, which would otherwise fall back
+ * to the default preset without a word). Not checked when `--help` is asked for.
+ */
+function checkArguments(command: Command, values: CommandContext["values"], positionals: string[]): void {
+  const hint = `Run \`opencode-oidc ${command.name} --help\` for the options.`;
+  if (!command.positionals && positionals.length > 0) {
+    throw new OidcError(
+      ErrorCode.USAGE,
+      `opencode-oidc ${command.name} takes no arguments, but was given ${positionals.map((p) => JSON.stringify(p)).join(" ")}.`,
+      { hint },
+    );
+  }
+  for (const [name, value] of Object.entries(values)) {
+    const empty = value === "" || (Array.isArray(value) && value.includes(""));
+    if (empty)
+      throw new OidcError(ErrorCode.USAGE, `--${name} needs a value, and was given an empty one.`, { hint });
   }
 }

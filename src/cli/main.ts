@@ -72,6 +72,7 @@ export async function main(
   cwd = process.cwd(),
 ): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === "help" && rest.length > 0) return help(rest);
   if (!name || name === "--help" || name === "-h" || name === "help") {
     out(usage());
     return name ? 0 : 2;
@@ -99,6 +100,19 @@ export async function main(
     reportError(forCli(caught, preset), env);
     return isOidcError(caught, "USAGE") ? 2 : 1;
   }
+}
+
+/** `opencode-oidc help <command>`: that command's help, as `<command> --help` prints it. */
+async function help(args: string[]): Promise<number> {
+  const entry = args.length === 1 ? COMMANDS.find((c) => c.name === args[0]) : undefined;
+  if (!entry) {
+    say(
+      `${args.length === 1 ? `Unknown command "${args[0]}".` : "help takes one command name."}\n\n${usage()}`,
+    );
+    return 2;
+  }
+  out(helpText("load" in entry ? await entry.load() : entry));
+  return 0;
 }
 
 /** Every failure gets a message, a stable code and a hint, also the ones nobody foresaw. */

@@ -11,6 +11,7 @@ import { json, out, say } from "../io.js";
 export const presets: Command = {
   name: "presets",
   usage: "presets list | presets show [ID] [--json] | presets validate FILE...",
+  positionals: true,
   summary:
     "List, show and validate presets. list: every resolved preset and where it comes from. show: one resolved preset and the origin of each field set above the bundled preset. validate: check preset or config files (exit 0 valid, 1 with every error).",
   options: { json: { type: "boolean", description: "Print JSON (list, show)" } },
