@@ -46,8 +46,8 @@ export interface IdpOptions {
   log?: (line: string) => void;
 }
 
-/** Which requests a fault hits: the token endpoint (default), the revocation endpoint, or every request. */
-export type FaultEndpoints = "token" | "revocation" | "all";
+/** Which requests a fault hits: the token endpoint (default), the revocation or device authorization endpoint, or every request. */
+export type FaultEndpoints = "token" | "revocation" | "device" | "all";
 
 export type IdpFault =
   | null
@@ -59,6 +59,7 @@ export type IdpFault =
 const FAULT_PATHS: Record<Exclude<FaultEndpoints, "all">, string> = {
   token: "/token",
   revocation: "/token/revocation",
+  device: "/device/auth",
 };
 
 export interface IdpCounts {
