@@ -219,6 +219,7 @@ describe("arguments the CLI refuses (L11)", () => {
 
   it.each([
     [["status", "extra"], 'takes no arguments, but was given "extra"'],
+    [["presets", "list", "extra"], "was given extra arguments: extra"],
     [["token", "--preset="], "--preset needs a value"],
     [["status", "--preset", ""], "--preset needs a value"],
   ])("%j is a usage error", async (args, message) => {

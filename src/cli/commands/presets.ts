@@ -18,6 +18,15 @@ export const presets: Command = {
   async run(ctx) {
     const [sub, ...rest] = ctx.positionals;
     if (sub === "validate") return validate(rest, ctx.cwd);
+    if (rest.length > (sub === "show" ? 1 : 0)) {
+      throw new OidcError(
+        ErrorCode.USAGE,
+        `presets ${sub ?? "list"} was given extra arguments: ${rest.join(" ")}.`,
+        {
+          hint: "Use presets list, presets show [ID] or presets validate FILE...",
+        },
+      );
+    }
     const resolution = await resolvePresets({ cwd: ctx.cwd, env: ctx.env });
     const errors = resolution.issues.filter((issue) => !isWarning(issue));
     if (errors.length > 0) throw presetInvalidError(errors);
