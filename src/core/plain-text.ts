@@ -6,7 +6,8 @@ function unsafeForTerminal(code: number): boolean {
     code < 0x20 ||
     (code >= 0x7f && code <= 0x9f) ||
     (code >= 0x200b && code <= 0x200f) ||
-    (code === 0x2028 || code === 0x2029) ||
+    code === 0x2028 ||
+    code === 0x2029 ||
     (code >= 0x202a && code <= 0x202e) ||
     (code >= 0x2066 && code <= 0x2069)
   );

@@ -24,7 +24,7 @@ export function deviceMethod(tenant: Tenant, label: string, forOtherProvider: bo
         url: prompt.url,
         method: "auto" as const,
         // The IdP's code and URL, made plain: OpenCode shows them in its terminal UI.
-        instructions: `${prompt.codeInUrl ? "Confirm" : "Enter"} the code ${plainText(prompt.userCode)} at ${plainText(prompt.verificationUri)} (valid for ${minutesLeft(prompt.expiresAt)} min).`,
+        instructions: `${prompt.codeInUrl ? "Confirm" : "Enter"} the code ${plainText(prompt.userCode) ?? ""} at ${plainText(prompt.verificationUri) ?? ""} (valid for ${minutesLeft(prompt.expiresAt)} min).`,
         async callback() {
           try {
             const done = await pending.complete();

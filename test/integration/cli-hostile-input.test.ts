@@ -85,9 +85,8 @@ describe("remote text reaches the terminal plain (L4)", () => {
     const login = await deviceLogin();
     expect(login.code, login.stderr).toBe(0);
     noEscapes(login);
-    expect(login.stderr).toContain(
-      "as alice@example.com\\u001b[2J\\u001b[31m\\u000aLogged in: yes, as root.",
-    );
+    // Each control character became a space: the text stays on the one line it was quoted on.
+    expect(login.stderr).toContain("as alice@example.com [2J [31m Logged in: yes, as root.");
 
     const status = await cli("status");
     expect(status.code, status.stderr).toBe(0);

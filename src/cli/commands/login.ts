@@ -15,13 +15,7 @@ export function showPrompt(name: string, prompt: LoginPrompt): void {
   // Without a complete verification URL (Entra ID, Google) the code is typed in, not just confirmed.
   const step = prompt.codeInUrl ? "confirm the code" : "enter the code";
   say(
-    `To log in to ${name}, open this URL in a browser:
-
-    ${plainText(prompt.url)}
-
-and ${step}:  ${plainText(prompt.userCode)}
-
-The code is valid for ${minutesLeft(prompt.expiresAt)} minutes.`,
+    `To log in to ${name}, open this URL in a browser:\n\n    ${plainText(prompt.url) ?? ""}\n\nand ${step}:  ${plainText(prompt.userCode) ?? ""}\n\nThe code is valid for ${minutesLeft(prompt.expiresAt)} minutes.`,
   );
 }
 
@@ -75,7 +69,7 @@ export const login: Command = {
       );
       await registerLogin(ctx.env, preset.provider.id, "oauth", done.expiresAt);
       say(
-        `Logged in to ${preset.name} as ${plainText(done.email ?? done.subject ?? "you")}. Tokens stored in ${done.storedIn} (mode 0600).`,
+        `Logged in to ${preset.name} as ${plainText(done.email ?? done.subject) ?? "you"}. Tokens stored in ${done.storedIn} (mode 0600).`,
       );
       if (!done.refreshable)
         say(

@@ -35,7 +35,7 @@ export const status: Command = {
       return 0;
     }
     // Claims and scopes come from the IdP: each is made plain, so none can add a line or an escape.
-    const p = plainText;
+    const p = (value: string) => plainText(value) ?? "";
     const lines = [
       `Preset:    ${p(tenant.preset.name)} (${tenant.preset.id}) → provider ${tenant.preset.provider.id}`,
     ];
