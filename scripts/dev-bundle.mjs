@@ -16,6 +16,8 @@ export function devBundleOptions(root, outfile) {
     },
     // cosmiconfig loads TypeScript only for .ts config files, which this plugin does not search for.
     external: ["typescript"],
+    // jsonc-parser's "main" is a UMD build whose require() calls a one-file bundle cannot follow.
+    mainFields: ["module", "main"],
     legalComments: "none",
   };
 }
