@@ -35,6 +35,17 @@ export const STORE_LOCK = {
   minUpdateMs: 1000,
 } as const;
 
+/** The token store's lock wait: between attempts it pauses from `minPauseMs`, growing 1.3× to `maxPauseMs`. */
+export const STORE_LOCK_RETRY = { minPauseMs: 5, maxPauseMs: 100 } as const;
+
+/** The OS keyring (`tokenStore: "auto" | "keyring"`). */
+export const KEYRING = {
+  /** `auto` uses the keyring only if it answers a lookup within this time, else the plain file. */
+  probeMs: 1_000,
+  /** Any other keyring call (read, store or delete the store's key) fails after this long. */
+  callMs: 15_000,
+} as const;
+
 /** Model discovery. */
 export const MODEL_DISCOVERY = {
   /** A background refresh of a stale cache may take this many times the preset's timeout. */

@@ -32,14 +32,20 @@ export interface SessionKey {
   clientId: string;
 }
 
+export interface StorageOptions {
+  /** The caller's deadline: waiting for the lock (or the keyring) stops with ABORTED when it fires. */
+  signal?: AbortSignal;
+}
+
 /**
  * Persistent token storage shared by processes. `transact` holds a cross-process lock from reading
  * through `fn` to the write, and re-reads the stored value under that lock.
  */
 export interface TokenStorage {
-  read(key: SessionKey): Promise<TokenSet | undefined>;
+  read(key: SessionKey, options?: StorageOptions): Promise<TokenSet | undefined>;
   transact<T>(
     key: SessionKey,
     fn: (current: TokenSet | undefined) => Promise<{ next?: TokenSet | null; result: T }>,
+    options?: StorageOptions,
   ): Promise<T>;
 }

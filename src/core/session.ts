@@ -1,6 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import { REFRESH_RETRY } from "./defaults.js";
-import { ErrorCode, isOidcError, OidcError } from "./errors.js";
+import { describeError, ErrorCode, isOidcError, OidcError } from "./errors.js";
 import type { OidcSettings, RequestContext } from "./oauth/client.js";
 import type { RevokeResult } from "./oauth/revoke.js";
 import {
@@ -8,6 +8,7 @@ import {
   type FetchLike,
   type Logger,
   type SessionKey,
+  type StorageOptions,
   silentLogger,
   systemClock,
   type TokenSet,
@@ -102,15 +103,55 @@ export class Session {
     return this.options.storage.read(this.key);
   }
 
-  /** Stores the tokens of a new login. */
-  async save(tokens: TokenSet): Promise<void> {
+  /**
+   * Stores the tokens of a new login. If they cannot be stored (a full disk, say, after the check
+   * before the login), they are revoked at the issuer and the error says so: an approved login is
+   * never dropped while it stays valid somewhere unseen.
+   */
+  async save(tokens: TokenSet, options: StorageOptions = {}): Promise<void> {
     const bound: TokenSet = {
       ...tokens,
       ...(this.options.binding !== undefined && { binding: this.options.binding }),
     };
-    await this.options.storage.transact(this.key, async () => ({ next: bound, result: undefined }));
+    try {
+      await this.options.storage.transact(
+        this.key,
+        async () => ({ next: bound, result: undefined }),
+        options,
+      );
+    } catch (error) {
+      throw await this.unstored(bound, error);
+    }
     this.memory = bound;
     this.retryAfter = 0;
+  }
+
+  private async unstored(tokens: TokenSet, error: unknown): Promise<OidcError> {
+    registerSecret(tokens.accessToken);
+    registerSecret(tokens.refreshToken);
+    const { revokeTokens } = await import("./oauth/revoke.js");
+    const outcome = await revokeTokens(this.options.settings, tokens, { fetch: this.options.fetch }).catch(
+      (failure: unknown) => ({ revoked: false, note: describeError(failure) }),
+    );
+    const code = isOidcError(error) ? error.code : ErrorCode.STORE_WRITE_FAILED;
+    this.logger.log("error", "login approved but not stored", {
+      code,
+      revoked: outcome.revoked,
+      note: outcome.note,
+    });
+    const reason = isOidcError(error) ? error.message : describeError(error);
+    const fate = outcome.revoked
+      ? "They were revoked at the identity provider, so nothing is left valid."
+      : `They could not be revoked (${outcome.note}), so they stay valid at the identity provider until they expire (${new Date(tokens.expiresAt).toISOString()}), kept nowhere.`;
+    const fix = isOidcError(error) && error.hint ? `${error.hint} ` : "";
+    return new OidcError(
+      code,
+      `The login was approved, but its tokens could not be stored: ${reason} ${fate}`,
+      {
+        cause: error,
+        hint: `${fix}Then log in again.`,
+      },
+    );
   }
 
   /**
@@ -181,8 +222,9 @@ export class Session {
 
   private async renew(options: AccessTokenOptions): Promise<TokenSet> {
     // Without the lock first: another process may already have stored a fresh token.
+    const storage = { signal: options.signal };
     if (!options.rejected) {
-      const stored = await this.options.storage.read(this.key);
+      const stored = await this.options.storage.read(this.key, storage);
       // Nobody is logged in: say so without taking the lock (API-key users ask on every request).
       if (!stored) throw this.notLoggedIn();
       this.checkBinding(stored);
@@ -191,56 +233,80 @@ export class Session {
       if (this.isUnexpired(stored) && this.clock.now() < this.retryAfter) return this.remember(stored);
     }
     let ended: OidcError | undefined;
-    const tokens = await this.options.storage.transact(this.key, async (current) => {
-      if (!current) {
-        throw this.notLoggedIn();
-      }
-      registerSecret(current.accessToken);
-      registerSecret(current.refreshToken);
-      this.checkBinding(current);
-      // Without a refresh token a login lasts as long as its access token, and not a moment less.
-      if (!current.refreshToken && this.isUnexpired(current)) return { result: current };
-      const replaced = options.rejected !== undefined && current.accessToken !== options.rejected;
-      if (this.isFresh(current) && (options.rejected === undefined || replaced)) return { result: current };
-      try {
-        // While the current token still works, a slow or absent IdP must not hold the request up:
-        // one short attempt, then the current token (and a cooldown). Only an unusable token waits
-        // for every retry.
-        const usable = this.isUnexpired(current) && options.rejected === undefined;
-        const next = await this.refreshWithRetry(current, options.signal, usable);
-        return { next, result: next };
-      } catch (caught) {
-        if (!isOidcError(caught)) throw caught;
-        const error = caught;
-        if (isOidcError(error, ErrorCode.SESSION_ENDED)) {
-          ended = error;
-          return { next: null, result: current };
+    const tokens = await this.options.storage.transact(
+      this.key,
+      async (current) => {
+        if (!current) {
+          throw this.notLoggedIn();
         }
-        if (
-          isOidcError(error, ErrorCode.IDP_UNAVAILABLE) &&
-          this.isUnexpired(current) &&
-          options.rejected === undefined
-        ) {
-          this.retryAfter = this.clock.now() + this.retry.cooldownMs;
-          this.logger.log("warn", "refresh failed, using the still-valid token", { error: error.message });
-          return { result: current };
+        registerSecret(current.accessToken);
+        registerSecret(current.refreshToken);
+        this.checkBinding(current);
+        // Without a refresh token a login lasts as long as its access token, and not a moment less.
+        if (!current.refreshToken && this.isUnexpired(current)) return { result: current };
+        const replaced = options.rejected !== undefined && current.accessToken !== options.rejected;
+        if (this.isFresh(current) && (options.rejected === undefined || replaced)) return { result: current };
+        try {
+          // While the current token still works, a slow or absent IdP must not hold the request up:
+          // one short attempt, then the current token (and a cooldown). Only an unusable token waits
+          // for every retry.
+          const usable = this.isUnexpired(current) && options.rejected === undefined;
+          const next = await this.refreshWithRetry(current, options.signal, usable);
+          return { next, result: next };
+        } catch (caught) {
+          if (!isOidcError(caught)) throw caught;
+          const error = caught;
+          if (isOidcError(error, ErrorCode.SESSION_ENDED)) {
+            ended = error;
+            return { next: null, result: current };
+          }
+          if (
+            isOidcError(error, ErrorCode.IDP_UNAVAILABLE) &&
+            this.isUnexpired(current) &&
+            options.rejected === undefined
+          ) {
+            this.retryAfter = this.clock.now() + this.retry.cooldownMs;
+            this.logger.log("warn", "refresh failed, using the still-valid token", { error: error.message });
+            return { result: current };
+          }
+          if (isOidcError(error, ErrorCode.IDP_UNAVAILABLE)) {
+            throw new OidcError(
+              ErrorCode.IDP_UNAVAILABLE,
+              `${error.message} Your login is kept; the next request tries again.`,
+              { cause: error, hint: error.hint },
+            );
+          }
+          throw error;
         }
-        if (isOidcError(error, ErrorCode.IDP_UNAVAILABLE)) {
-          throw new OidcError(
-            ErrorCode.IDP_UNAVAILABLE,
-            `${error.message} Your login is kept; the next request tries again.`,
-            { cause: error, hint: error.hint },
-          );
-        }
-        throw error;
-      }
-    });
+      },
+      storage,
+    );
     if (ended) {
       this.memory = undefined;
       this.logger.log("warn", "session ended by the identity provider", { code: ended.code });
       throw ended;
     }
     return this.remember(tokens);
+  }
+
+  /** The wait between refresh attempts, cut short (ABORTED) by the caller's deadline. */
+  private async pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+    if (!signal) return this.sleep(ms);
+    const aborted = () =>
+      new OidcError(ErrorCode.ABORTED, "Stopped retrying the refresh: the caller gave up.", {
+        cause: signal.reason,
+      });
+    if (signal.aborted) throw aborted();
+    let onAbort: (() => void) | undefined;
+    const stop = new Promise<never>((_, reject) => {
+      onAbort = () => reject(aborted());
+      signal.addEventListener("abort", onAbort, { once: true });
+    });
+    try {
+      await Promise.race([this.sleep(ms), stop]);
+    } finally {
+      if (onAbort) signal.removeEventListener("abort", onAbort);
+    }
   }
 
   private remember(tokens: TokenSet): TokenSet {
@@ -283,7 +349,10 @@ export class Session {
           code: isOidcError(error) ? error.code : "unknown",
         });
         if (!transient || attempt >= attempts || signal?.aborted) throw error;
-        await this.sleep(Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1)));
+        await this.pause(
+          Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1)),
+          signal,
+        );
       }
     }
   }

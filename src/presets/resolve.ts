@@ -6,7 +6,13 @@ import { applyEnv } from "./env-overlay.js";
 import { type Issue, presetInvalidError } from "./issues.js";
 import { isPlainObject, type Origins, originOf, overlay } from "./merge.js";
 import { profileValues } from "./profiles.js";
-import type { ConfigDocument, MissingField, PresetDocument, ResolvedPreset } from "./types.js";
+import type {
+  ConfigDocument,
+  MissingField,
+  PresetDocument,
+  ResolvedPreset,
+  TokenStoreSetting,
+} from "./types.js";
 
 export interface Layer {
   /** Shown in errors and `presets show`: `bundled presets/haiilo.json`, `file /path`, `plugin options`. */
@@ -52,6 +58,8 @@ export interface ResolveOptions {
 export interface Resolution {
   presets: Map<string, ResolvedPreset>;
   defaultId: string;
+  /** `tokenStore` from the user's global config file (never from a project or plugin options). */
+  tokenStore?: TokenStoreSetting;
   /** Every problem found, in every layer. Layers with problems are left out of the result. */
   issues: Issue[];
   layers: string[];
@@ -71,11 +79,14 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
     trusted: true,
   }));
   const issues: Issue[] = [];
+  let globalLayer: Layer | undefined;
   if (options.configFiles !== false) {
     const found = await findConfigFiles(options.cwd ?? process.cwd(), env);
     issues.push(...found.issues);
-    if (found.global)
-      layers.push({ source: `file ${found.global.filepath}`, document: found.global.config, trusted: true });
+    if (found.global) {
+      globalLayer = { source: `file ${found.global.filepath}`, document: found.global.config, trusted: true };
+      layers.push(globalLayer);
+    }
     if (found.project)
       layers.push({
         source: `file ${found.project.filepath}`,
@@ -103,6 +114,7 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
   /** Presets a trusted layer defined: untrusted layers cannot redirect their credentials. */
   const trustedIds = new Set<string>();
   let defaultId = DEFAULT_PRESET_ID;
+  let tokenStore: TokenStoreSetting | undefined;
   for (const layer of layers) {
     // Bundled presets are validated by the test suite, not on every start.
     const layerIssues =
@@ -125,6 +137,16 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
       continue;
     }
     if (doc.default !== undefined) defaultId = doc.default;
+    // Where the tokens are kept is the user's own choice: a folder they merely work in cannot move them.
+    if (doc.tokenStore !== undefined && layer === globalLayer) tokenStore = doc.tokenStore;
+    else if (doc.tokenStore !== undefined) {
+      issues.push({
+        source: layer.source,
+        pointer: "/tokenStore",
+        message:
+          "is read only from the user's global config file (or OPENCODE_OIDC_TOKEN_STORE); remove it here",
+      });
+    }
     (doc.presets ?? []).forEach((preset, index) => {
       const pointer = `/presets/${index}`;
       let applied = preset;
@@ -200,7 +222,13 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
     providerIds.set(preset.provider.id, id);
     presets.set(id, { preset, origins: draft.origins, missing: missingFields(preset) });
   }
-  return { presets, defaultId, issues: dedupe(issues), layers: layers.map((l) => l.source) };
+  return {
+    presets,
+    defaultId,
+    ...(tokenStore !== undefined && { tokenStore }),
+    issues: dedupe(issues),
+    layers: layers.map((l) => l.source),
+  };
 }
 
 /**

@@ -46,10 +46,15 @@ export interface PresetDocument {
   log?: { file?: string; maxBytes?: number };
 }
 
+/** Where the token store keeps logins and API keys (docs/auth.md#os-keyring). */
+export type TokenStoreSetting = "auto" | "keyring" | "file";
+
 /** A config file or the plugin options (schemas/config.schema.json). */
 export interface ConfigDocument {
   $schema?: string;
   default?: string;
+  /** Honoured only in the user's global config file. */
+  tokenStore?: TokenStoreSetting;
   presets?: PresetDocument[];
 }
 

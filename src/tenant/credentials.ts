@@ -42,7 +42,7 @@ export async function chooseCredential(
   tenant: Tenant,
   signal?: AbortSignal,
 ): Promise<Credential | undefined> {
-  if (await tenant.hasSession())
+  if (await tenant.hasSession(signal))
     return { kind: "bearer", token: await tenant.session().getAccessToken({ signal }) };
   return storedApiKey(tenant);
 }

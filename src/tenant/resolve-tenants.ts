@@ -12,7 +12,8 @@ export interface Tenants {
 /** Resolves the presets (bundled, config files, plugin options, environment) into tenants. */
 export async function resolveTenants(resolve: ResolveOptions, options: TenantOptions = {}): Promise<Tenants> {
   const resolution = await resolvePresets({ env: options.env, ...resolve });
-  const all = [...resolution.presets.values()].map((resolved) => new Tenant(resolved, options));
+  const tenantOptions = { tokenStore: resolution.tokenStore, ...options };
+  const all = [...resolution.presets.values()].map((resolved) => new Tenant(resolved, tenantOptions));
   const primary = all.find((t) => t.preset.id === resolution.defaultId);
   if (primary) {
     all.splice(all.indexOf(primary), 1);

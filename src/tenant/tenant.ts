@@ -1,4 +1,4 @@
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { OidcError } from "../core/errors.js";
 import type { OidcSettings } from "../core/oauth/client.js";
 import type { Clock, FetchLike, Logger, LogLevel, SessionKey } from "../core/ports.js";
@@ -9,7 +9,8 @@ import { missingFieldsError } from "../presets/missing.js";
 import type { Preset, ResolvedPreset } from "../presets/types.js";
 import { fileLogger } from "../store/log-file.js";
 import { type StorePaths, storePaths } from "../store/paths.js";
-import { FileTokenStore, type LockPolicy } from "../store/token-store.js";
+import { FileTokenStore, type LockPolicy, type TokenStoreMode } from "../store/token-store.js";
+import { tokenStoreMode } from "../store/token-store-mode.js";
 
 /**
  * Where else an API key for this tenant may be found (after the token store): a host's own
@@ -27,6 +28,8 @@ export interface TenantOptions {
   retry?: Partial<RetryPolicy>;
   /** Extra places a host keeps API keys, asked in order after the token store. */
   apiKeySources?: ApiKeySource[];
+  /** `tokenStore` from the user's global config; OPENCODE_OIDC_TOKEN_STORE in `env` overrides it. */
+  tokenStore?: TokenStoreMode;
 }
 
 /**
@@ -48,12 +51,17 @@ export class Tenant {
   ) {
     this.preset = resolved.preset;
     this.paths = storePaths(options.env);
+    const logFile = join(this.paths.logDir, this.preset.log.file);
     this.logger = fileLogger({
-      file: join(this.paths.logDir, this.preset.log.file),
+      file: logFile,
+      privateDirs: [this.paths.authDir, dirname(logFile)],
       maxBytes: this.preset.log.maxBytes,
       echo: options.echo,
     });
-    this.store = new FileTokenStore(this.paths.tokenFile, this.logger, options.lock);
+    this.store = new FileTokenStore(this.paths.tokenFile, this.logger, {
+      lock: options.lock,
+      ...tokenStoreMode(options.env ?? process.env, options.tokenStore),
+    });
   }
 
   get fetch(): FetchLike | undefined {
@@ -111,8 +119,8 @@ export class Tenant {
   }
 
   /** Whether a login is stored (reads the store). */
-  async hasSession(): Promise<boolean> {
+  async hasSession(signal?: AbortSignal): Promise<boolean> {
     if (!this.oidc) return false;
-    return (await this.store.read(this.sessionKey)) !== undefined;
+    return (await this.store.read(this.sessionKey, { signal })) !== undefined;
   }
 }

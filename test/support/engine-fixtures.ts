@@ -118,13 +118,13 @@ export function countingStorage(
   const calls = { read: 0, transact: 0 };
   return {
     calls,
-    read(key) {
+    read(key, options) {
       calls.read += 1;
-      return inner.read(key);
+      return inner.read(key, options);
     },
-    transact(key, fn) {
+    transact(key, fn, options) {
       calls.transact += 1;
-      return inner.transact(key, fn);
+      return inner.transact(key, fn, options);
     },
   };
 }

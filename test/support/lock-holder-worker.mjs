@@ -5,7 +5,7 @@ const [engineUrl, storeFile] = process.argv.slice(2);
 const { FileTokenStore } = await import(engineUrl);
 
 const logger = { log: (level, message) => process.stdout.write(`log ${level} ${message}\n`) };
-const store = new FileTokenStore(storeFile, logger, { staleMs: 2000 });
+const store = new FileTokenStore(storeFile, logger, { lock: { staleMs: 2000 } });
 const key = { preset: "p", issuer: "http://127.0.0.1:9", clientId: "c" };
 const tokens = {
   accessToken: "a".repeat(20),

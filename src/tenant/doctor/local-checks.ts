@@ -4,7 +4,6 @@ import { access, lstat, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { DOCTOR } from "../../core/defaults.js";
 import { ErrorCode, isOidcError } from "../../core/errors.js";
-import { FileTokenStore } from "../../store/token-store.js";
 import type { Tenant } from "../tenant.js";
 import { type Check, type DateSample, fail, pass, warn } from "./report.js";
 
@@ -129,8 +128,8 @@ export async function storeCheck(tenant: Tenant): Promise<Check> {
     if (parent !== dirname(file))
       return pass("store", "The token store can be created at the first login.", details);
   }
-  // Its own store object: a short wait for the lock instead of the usual 60 s.
-  const store = new FileTokenStore(file, undefined, { waitMs: DOCTOR.lockWaitMs });
+  // Its own store object (the same file, mode and keyring): a short wait for the lock instead of 60 s.
+  const store = tenant.store.withLockPolicy({ waitMs: DOCTOR.lockWaitMs });
   try {
     const found = await store.inspect();
     if (found.state === "corrupt")
