@@ -139,7 +139,8 @@ export class Session {
       revoked: outcome.revoked,
       note: outcome.note,
     });
-    const reason = isOidcError(error) ? error.message : describeError(error);
+    const cause = isOidcError(error) ? error.message : describeError(error);
+    const reason = /[.!?]$/.test(cause) ? cause : `${cause}.`;
     const fate = outcome.revoked
       ? "They were revoked at the identity provider, so nothing is left valid."
       : `They could not be revoked (${outcome.note}), so they stay valid at the identity provider until they expire (${new Date(tokens.expiresAt).toISOString()}), kept nowhere.`;

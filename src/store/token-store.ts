@@ -577,7 +577,7 @@ export class FileTokenStore implements TokenStorage {
       EEXIST: "Move it away, then log in again.",
       EMFILE: `Too many open files: close some programs or raise the limit (ulimit -n). ${kept}`,
       ENFILE: `Too many open files on this system. ${kept}`,
-      ENOSPC: "The disk is full: free some space, then try again.",
+      ENOSPC: "The disk is full: free some space.",
       EROFS: "The file system is read-only.",
     };
     const text = (error as Error).message ?? String(error);
