@@ -268,6 +268,14 @@ export class FileTokenStore implements TokenStorage {
     return { mode: this.mode, kind, file: this.file, keyring, ...(keyringProblem && { keyringProblem }) };
   }
 
+  /** Where the store is, in words: "<file> (mode 0600)" or "<file>, encrypted, its key in <keyring>". */
+  async describe(): Promise<string> {
+    const { kind, keyring } = await this.status();
+    return kind === "keyring"
+      ? `${this.file}, encrypted with a key kept in ${keyring.name}`
+      : `${this.file} (mode 0600)`;
+  }
+
   /** Read, change and write the whole store under the lock (moving it where the mode wants it). */
   async update<T>(
     fn: (data: StoreData) => Promise<{ result: T; write: boolean }>,

@@ -2,7 +2,7 @@
  * Four real processes (like four OpenCode windows) share one token store and all need a refresh at
  * the same moment, against an IdP that rotates refresh tokens: one refresh grant, no failure, one token.
  */
-import { mkdirSync, rmSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { TokenSet } from "../../src/core/ports.js";
@@ -20,6 +20,7 @@ import {
   tempHome,
 } from "../support/engine-fixtures.js";
 import { report } from "../support/measure.js";
+import { type SecretService, secretServiceAvailable, startSecretService } from "../support/secret-service.js";
 
 const WORKER = fileURLToPath(new URL("../support/session-worker.mjs", import.meta.url));
 const LOCK_HOLDER = fileURLToPath(new URL("../support/lock-holder-worker.mjs", import.meta.url));
@@ -48,9 +49,12 @@ afterAll(async () => {
   build?.cleanup();
 });
 
+const keyringUsable = secretServiceAvailable("the four-process refresh race with the OS keyring");
+
 async function raceOfFour(
-  naive: boolean,
-): Promise<{ idp: TestIdp; results: WorkerResult[]; login: TokenSet; store: FileTokenStore }> {
+  kind: "locked" | "naive" | "keyring",
+  keyring?: SecretService,
+): Promise<{ idp: TestIdp; results: WorkerResult[]; login: TokenSet; store: FileTokenStore; file: string }> {
   const server = await startTestIdp({ rotateRefreshTokens: true });
   idps.push(server);
   const folder = tempHome();
@@ -73,11 +77,10 @@ async function raceOfFour(
       server.issuer,
       server.clientId,
       PRESET,
-      ...(naive ? ["naive"] : []),
+      ...(kind === "locked" ? [] : [kind]),
     ];
-    group.push(
-      new ChildRun(process.execPath, args, { env: { PATH: process.env.PATH, ...folder.env }, cwd: ROOT }),
-    );
+    const env = { PATH: process.env.PATH, ...folder.env, ...keyring?.env };
+    group.push(new ChildRun(process.execPath, args, { env, cwd: ROOT }));
   }
   children.push(...group);
   await Promise.all(group.map((c) => c.waitFor(/^ready$/m, "stdout")));
@@ -91,12 +94,12 @@ async function raceOfFour(
     }),
   );
   server.setFault(null);
-  return { idp: server, results, login, store };
+  return { idp: server, results, login, store, file: folder.tokenFile };
 }
 
 describe("several processes sharing one token store", () => {
   it("4 processes needing a refresh at once: 1 refresh grant, no failure, all get the same new token", async () => {
-    const { idp, results, login, store } = await raceOfFour(false);
+    const { idp, results, login, store } = await raceOfFour("locked");
     report("4 processes, one store file: refresh grants at the IdP", idp.counts.refreshGrant);
     report(
       "4 processes: refresh calls per process",
@@ -119,7 +122,7 @@ describe("several processes sharing one token store", () => {
   });
 
   it("control: the same race with a naive store (no lock, no re-read) makes the IdP see reuse and end the login", async () => {
-    const { idp, results } = await raceOfFour(true);
+    const { idp, results } = await raceOfFour("naive");
     report("control, 4 naive processes: refresh grants / failures at the IdP", {
       refreshGrant: idp.counts.refreshGrant,
       failures: idp.counts.refreshGrantFailures,
@@ -129,6 +132,38 @@ describe("several processes sharing one token store", () => {
     expect(idp.counts.refreshGrantFailures).toBeGreaterThan(0);
     expect(results.some((r) => r.code === "SESSION_ENDED")).toBe(true);
   });
+
+  it.runIf(keyringUsable)(
+    "4 processes with the store in the OS keyring (a real Secret Service): they move it there, then 1 refresh grant, one token",
+    async () => {
+      const keyring = await startSecretService();
+      const previous = process.env.DBUS_SESSION_BUS_ADDRESS;
+      try {
+        // The login starts in the plain file; the first process to take the lock encrypts it.
+        const { idp, results, login, file } = await raceOfFour("keyring", keyring);
+        report("4 processes, store in the keyring: refresh grants at the IdP", idp.counts.refreshGrant);
+        expect(results.map((r) => r.ok)).toEqual([true, true, true, true]);
+        expect(idp.counts.refreshGrant).toBe(1);
+        expect(idp.counts.refreshGrantFailures).toBe(0);
+        const tokens = new Set(results.map((r) => r.token));
+        expect(tokens.size).toBe(1);
+        expect([...tokens][0]).not.toBe(login.accessToken);
+        // On disk only ciphertext; the key is in the Secret Service, and it opens the new token.
+        const text = readFileSync(file, "utf8");
+        expect(JSON.parse(text)).toMatchObject({ version: 1, sealed: { alg: "A256GCM" } });
+        expect(text).not.toContain("accessToken");
+        expect(await keyring.lookup("opencode-oidc", file)).toMatch(/^[A-Za-z0-9+/]{43}=$/);
+        process.env.DBUS_SESSION_BUS_ADDRESS = keyring.env.DBUS_SESSION_BUS_ADDRESS;
+        const stored = await new FileTokenStore(file, undefined, { mode: "keyring" }).read(sessionKey(idp));
+        expect(stored?.accessToken).toBe([...tokens][0]);
+      } finally {
+        if (previous === undefined) delete process.env.DBUS_SESSION_BUS_ADDRESS;
+        else process.env.DBUS_SESSION_BUS_ADDRESS = previous;
+        await keyring.stop();
+      }
+    },
+    60_000,
+  );
 
   it("a process whose store lock is taken away (stale takeover, or a user deleting the .lock folder) does not crash", async () => {
     const folder = tempHome();

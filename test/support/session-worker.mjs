@@ -1,8 +1,9 @@
 // One "OpenCode window": a Session on a shared token store, from the built engine. Prints "ready",
 // waits for a line on stdin (the start barrier), asks for an access token once, prints the outcome
 // as one JSON line and exits.
-// Usage: node session-worker.mjs <engine.js URL> <store file> <issuer> <client id> <preset> [naive]
+// Usage: node session-worker.mjs <engine.js URL> <store file> <issuer> <client id> <preset> [naive|keyring]
 // With "naive", the store is a peer without a lock or re-read (a control showing what the race does).
+// With "keyring", the store is kept encrypted with its key in the OS keyring (tokenStore "keyring").
 import { readFile, writeFile } from "node:fs/promises";
 
 const [engineUrl, storeFile, issuer, clientId, preset, mode] = process.argv.slice(2);
@@ -31,7 +32,10 @@ const session = new Session({
     audience: null,
     audienceParam: "none",
   },
-  storage: mode === "naive" ? naiveStorage : new FileTokenStore(storeFile),
+  storage:
+    mode === "naive"
+      ? naiveStorage
+      : new FileTokenStore(storeFile, undefined, { mode: mode === "keyring" ? "keyring" : "file" }),
   skewSeconds: 300,
 });
 

@@ -46,7 +46,7 @@ export const login: Command = {
       checkApiKey(preset, key);
       await saveApiKey(tenant, key);
       await registerLogin(ctx.env, preset.provider.id, "api");
-      say(`API key stored for ${preset.name} in ${tenant.paths.tokenFile} (mode 0600).`);
+      say(`API key stored for ${preset.name} in ${await tenant.store.describe()}.`);
       return 0;
     }
     const controller = new AbortController();
@@ -69,7 +69,7 @@ export const login: Command = {
       );
       await registerLogin(ctx.env, preset.provider.id, "oauth", done.expiresAt);
       say(
-        `Logged in to ${preset.name} as ${plainText(done.email ?? done.subject) ?? "you"}. Tokens stored in ${done.storedIn} (mode 0600).`,
+        `Logged in to ${preset.name} as ${plainText(done.email ?? done.subject) ?? "you"}. Tokens stored in ${await tenant.store.describe()}.`,
       );
       if (!done.refreshable)
         say(

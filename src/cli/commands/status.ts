@@ -13,6 +13,8 @@ export const status: Command = {
   async run(ctx) {
     const tenant = await tenantFor(ctx);
     const tokens = tenant.oidc ? await tenant.store.read(tenant.sessionKey) : undefined;
+    // After the read: the first read in a process moves the store where the setting wants it.
+    const where = await tenant.store.status();
     const claims = decodeJwtClaims(tokens?.idToken) ?? decodeJwtClaims(tokens?.accessToken) ?? {};
     const report = {
       preset: tenant.preset.id,
@@ -28,6 +30,11 @@ export const status: Command = {
       scopes: tokens?.scope?.split(" ").filter(Boolean) ?? null,
       apiKeyStored: (await tenant.store.getApiKey(tenant.preset.id)) !== undefined,
       store: tenant.paths.tokenFile,
+      /** "keyring": the file is encrypted and its key is in the OS keyring; "none": nothing stored yet. */
+      storeKind: where.kind,
+      tokenStore: where.mode,
+      keyring: where.kind === "keyring" ? where.keyring : null,
+      keyringProblem: where.keyringProblem ?? null,
       missing: tenant.resolved.missing.map((m) => m.pointer),
     };
     if (ctx.values.json) {
@@ -56,7 +63,14 @@ export const status: Command = {
       lines.push("Logged in: no");
     }
     lines.push(`API key:   ${report.apiKeyStored ? "stored" : "none"}`);
-    lines.push(`Store:     ${report.store}`);
+    const place =
+      where.kind === "keyring"
+        ? `OS keyring: ${report.store} is encrypted, its key is in ${where.keyring.name} (service ${where.keyring.service}, account ${where.keyring.account})`
+        : `file: ${report.store}${where.kind === "none" ? " (nothing stored yet)" : " (mode 0600)"}`;
+    lines.push(`Store:     ${place}`);
+    lines.push(
+      `Setting:   tokenStore ${where.mode}${where.keyringProblem ? ` (no OS keyring: ${where.keyringProblem})` : ""}`,
+    );
     out(lines.join("\n"));
     return 0;
   },
