@@ -44,8 +44,9 @@ export async function registerWithOpencode(
   const data = await readAuth(file);
   if (!data) return false;
   data[providerId] = record;
-  await ensurePrivateDir(dirname(file));
-  await writePrivateFile(file, `${JSON.stringify(data, null, 2)}\n`);
+  // OpenCode's own file (it follows links itself): only a marker is written, so links are followed too.
+  await ensurePrivateDir(dirname(file), { followLinks: true });
+  await writePrivateFile(file, `${JSON.stringify(data, null, 2)}\n`, { followLinks: true });
   return true;
 }
 
@@ -59,7 +60,7 @@ export async function unregisterFromOpencode(
   const entry = data?.[providerId] as { access?: string; key?: string } | undefined;
   if (!data || !entry || (entry.access !== marker && entry.key !== marker)) return false;
   delete data[providerId];
-  await writePrivateFile(file, `${JSON.stringify(data, null, 2)}\n`);
+  await writePrivateFile(file, `${JSON.stringify(data, null, 2)}\n`, { followLinks: true });
   return true;
 }
 

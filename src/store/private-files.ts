@@ -1,5 +1,5 @@
 import { constants } from "node:fs";
-import { chmod, lstat, mkdir, open } from "node:fs/promises";
+import { chmod, lstat, mkdir, open, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 
 /**
@@ -46,10 +46,19 @@ export async function checkPrivateDir(dir: string, tighten = true): Promise<bool
   return true;
 }
 
+/** For another program's file (OpenCode's auth.json, which holds only our marker): links are followed, as it does. */
+export interface LinkPolicy {
+  followLinks?: boolean;
+}
+
 /** Creates `dir` as 0700 (whatever the umask), tightens it if it exists with wider permissions, refuses a link. */
-export async function ensurePrivateDir(dir: string): Promise<void> {
+export async function ensurePrivateDir(dir: string, policy: LinkPolicy = {}): Promise<void> {
   // mkdir never replaces or follows a link at `dir` itself: an existing link is then refused below.
   await mkdir(dir, { recursive: true, mode: 0o700 });
+  if (policy.followLinks) {
+    if (((await stat(dir)).mode & 0o777) !== 0o700) await chmod(dir, 0o700);
+    return;
+  }
   await checkPrivateDir(dir);
 }
 
@@ -98,9 +107,11 @@ async function refuseLink(path: string): Promise<void> {
  * Writes a file readable only by its owner (0600, whatever the umask), atomically: temp file, fsync,
  * rename. The folder and the file must not be symbolic links.
  */
-export async function writePrivateFile(path: string, data: string): Promise<void> {
-  await checkPrivateDir(dirname(path), false);
-  await refuseLink(path);
+export async function writePrivateFile(path: string, data: string, policy: LinkPolicy = {}): Promise<void> {
+  if (!policy.followLinks) {
+    await checkPrivateDir(dirname(path), false);
+    await refuseLink(path);
+  }
   // Loaded on the first write: a start with a fresh token and a warm cache never writes.
   const { default: writeFileAtomic } = await import("write-file-atomic");
   await writeFileAtomic(path, data, { mode: 0o600, fsync: true });

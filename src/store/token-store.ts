@@ -558,15 +558,17 @@ export class FileTokenStore implements TokenStorage {
     );
   }
 
+  /** The keyring failed: STORE_UNREADABLE for an encrypted store that cannot be opened, else `code`. */
   private keyringUnusable(error: unknown, code: ErrorCode): OidcError {
     const reason = error instanceof Error ? error.message : String(error);
+    const hint =
+      code === ErrorCode.STORE_UNREADABLE
+        ? "The store is encrypted with a key kept in the OS keyring, so it opens only where that keyring answers: unlock it or start it (a desktop session does). Your login is kept. To start over without the keyring, move the file away and log in with `tokenStore` `file`."
+        : "Unlock or start your keyring (a desktop session provides one), or set `tokenStore` to `file` (OPENCODE_OIDC_TOKEN_STORE=file) where there is none. Your login is kept.";
     return new OidcError(
       code,
       `The token store ${this.file} needs ${this.keyring.name}, which cannot be used: ${reason}.`,
-      {
-        cause: error,
-        hint: "Unlock or start your keyring (a desktop session provides one), or set `tokenStore` to `file` (OPENCODE_OIDC_TOKEN_STORE=file) where there is none. Your login is kept.",
-      },
+      { cause: error, hint },
     );
   }
 
