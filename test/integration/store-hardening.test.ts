@@ -25,6 +25,9 @@ import type { SessionKey, TokenSet } from "../../src/core/ports.js";
 import { Session } from "../../src/core/session.js";
 import { fileLogger } from "../../src/store/log-file.js";
 import { FileTokenStore } from "../../src/store/token-store.js";
+import { listModels } from "../../src/tenant/model-listing.js";
+import { resolveTenants } from "../../src/tenant/resolve-tenants.js";
+import type { Tenant } from "../../src/tenant/tenant.js";
 import { run } from "../support/child-processes.js";
 import { buildEngine, type EngineBuild, ROOT } from "../support/engine-build.js";
 import {
@@ -35,6 +38,7 @@ import {
   type TempHome,
   tempHome,
 } from "../support/engine-fixtures.js";
+import { report } from "../support/measure.js";
 import { readStoreFile, sessionStoreId } from "../support/store-file.js";
 
 const READ_WORKER = fileURLToPath(new URL("../support/store-read-worker.mjs", import.meta.url));
@@ -413,7 +417,7 @@ describe("a read error other than ENOENT is an error: STORE_UNREADABLE, nothing 
 });
 
 describe("the lock wait honours the caller's deadline (transact takes a signal)", () => {
-  it("a held lock and a signal that fires after 200 ms: ABORTED within a second, from the store and from a session refresh", async () => {
+  it("a held lock and a signal that fires after 200 ms: ABORTED within a second, from the store, a session refresh and OpenCode's model discovery", async () => {
     home = tempHome();
     const expired = { ...tokens("old"), expiresAt: Date.now() - 60_000, obtainedAt: Date.now() - 3_660_000 };
     writeStore(
@@ -455,6 +459,29 @@ describe("the lock wait honours the caller's deadline (transact takes a signal)"
       );
       expect(fromSession.code).toBe(ErrorCode.ABORTED);
       expect(performance.now() - started).toBeLessThan(1_000);
+      // OpenCode's startup path: model discovery with its timeout, as the config hook runs it.
+      const { primary } = await resolveTenants(
+        { configFiles: false },
+        {
+          env: {
+            ...home.env,
+            OKTA_ISSUER: ISSUER,
+            OKTA_CLIENT_ID: "cli",
+            HAIILO_AI_BASE_URL: "http://127.0.0.1:9/v1",
+            OPENCODE_OIDC_TOKEN_STORE: "file",
+          },
+        },
+      );
+      started = performance.now();
+      const listing = await listModels(primary as Tenant, { timeoutMs: 300 });
+      const listingMs = performance.now() - started;
+      report(
+        "lock held, discovery timeout 300 ms: ms until the model listing answers",
+        Math.round(listingMs),
+      );
+      expect(listing.source).toBe("none");
+      expect(listing.problem).toMatch(/Stopped waiting for the lock/);
+      expect(listingMs).toBeLessThan(1_500);
       // Nothing was changed while waiting.
       expect(readStoreFile(home.tokenFile).sessions[sessionStoreId(key())]?.accessToken).toBe(
         expired.accessToken,
