@@ -11,13 +11,26 @@ export type { OidcSettings } from "./core/oauth/client.js";
 export { type DeviceAuthorization, pollDeviceToken, startDeviceAuthorization } from "./core/oauth/device.js";
 export { refreshTokens } from "./core/oauth/refresh.js";
 export { revokeTokens } from "./core/oauth/revoke.js";
-export type { Clock, FetchLike, Logger, SessionKey, TokenSet, TokenStorage } from "./core/ports.js";
+export type {
+  Clock,
+  FetchLike,
+  Logger,
+  SessionKey,
+  StorageOptions,
+  TokenSet,
+  TokenStorage,
+} from "./core/ports.js";
 export { redact } from "./core/redact.js";
 export { Session, type SessionOptions } from "./core/session.js";
 export { pickPreset, type Resolution, type ResolveOptions, resolvePresets } from "./presets/resolve.js";
 export type { ConfigDocument, Preset, PresetDocument, ResolvedPreset } from "./presets/types.js";
 export { checkConfigDocument, checkPresetDocument } from "./presets/validate.js";
-export { FileTokenStore } from "./store/token-store.js";
+export {
+  FileTokenStore,
+  type StoreStatus,
+  type TokenStoreMode,
+  type TokenStoreOptions,
+} from "./store/token-store.js";
 export { checkApiKey } from "./tenant/api-key.js";
 export { chooseCredential, storedApiKey } from "./tenant/credentials.js";
 export {

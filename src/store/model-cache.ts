@@ -35,8 +35,9 @@ export class ModelCache {
   }
 
   async write(models: DiscoveredModel[], now = Date.now()): Promise<void> {
-    await ensurePrivateDir(join(this.file, ".."));
+    // Not a credential: a cache folder that is a link (to another disk, say) is used as before.
+    await ensurePrivateDir(join(this.file, ".."), { followLinks: true });
     const data: CachedModels = { version: 1, baseURL: this.baseURL, fetchedAt: now, models };
-    await writePrivateFile(this.file, JSON.stringify(data));
+    await writePrivateFile(this.file, JSON.stringify(data), { followLinks: true });
   }
 }
