@@ -46,7 +46,10 @@ export async function checkPrivateDir(dir: string, tighten = true): Promise<bool
   return true;
 }
 
-/** For another program's file (OpenCode's auth.json, which holds only our marker): links are followed, as it does. */
+/**
+ * For files that hold no credential of ours (OpenCode's auth.json, where we write only a marker; the
+ * model cache): links are followed, as before and as OpenCode does.
+ */
 export interface LinkPolicy {
   followLinks?: boolean;
 }
