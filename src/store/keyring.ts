@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+
 /**
  * The OS keyring (Secret Service on Linux, the macOS Keychain, Windows Credential Manager) through
  * `@napi-rs/keyring`, loaded on first use. Every call is bounded in time, and every failure, including
@@ -8,6 +11,9 @@
 export class KeyringError extends Error {
   override readonly name = "KeyringError";
 }
+
+/** Linux and the BSDs: the Secret Service (see `osKeyring`). */
+const searchesSecretService = process.platform !== "darwin" && process.platform !== "win32";
 
 export interface Keyring {
   /** For messages: "the Secret Service", "the macOS Keychain", "Windows Credential Manager". */
@@ -25,7 +31,20 @@ type Native = typeof import("@napi-rs/keyring");
 
 let native: Promise<Native> | undefined;
 
+/**
+ * On Linux the Secret Service is reached over the D-Bus session bus. Without an address for one
+ * (DBUS_SESSION_BUS_ADDRESS, or the systemd user bus in XDG_RUNTIME_DIR, or an X display to
+ * autolaunch from), say so at once: libdbus would spend a quarter of a second finding out.
+ */
+function noSessionBus(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (!searchesSecretService || env.DBUS_SESSION_BUS_ADDRESS || env.DISPLAY) return undefined;
+  if (env.XDG_RUNTIME_DIR && existsSync(join(env.XDG_RUNTIME_DIR, "bus"))) return undefined;
+  return "no D-Bus session bus to reach a Secret Service on (DBUS_SESSION_BUS_ADDRESS is not set)";
+}
+
 async function load(): Promise<Native> {
+  const missing = noSessionBus();
+  if (missing) throw new KeyringError(missing);
   native ??= import("@napi-rs/keyring").then(
     (mod) => ((mod as { default?: Native }).default ?? mod) as Native,
   );
@@ -75,8 +94,6 @@ const platformName = (): string =>
  * answers, and its `getPassword` turns every error into "no entry". Lookups therefore go through
  * `findCredentialsAsync`, which asks the Secret Service only and reports its errors.
  */
-const searchesSecretService = process.platform !== "darwin" && process.platform !== "win32";
-
 export function osKeyring(): Keyring {
   const find = async (service: string, account: string, signal: AbortSignal) => {
     const { findCredentialsAsync } = await load();
