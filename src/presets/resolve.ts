@@ -144,7 +144,8 @@ export async function resolvePresets(options: ResolveOptions = {}): Promise<Reso
         source: layer.source,
         pointer: "/tokenStore",
         message:
-          "is read only from the user's global config file (or OPENCODE_OIDC_TOKEN_STORE); remove it here",
+          "ignored: where tokens are kept is read only from your global config (~/.config/opencode-oidc/config.json) or OPENCODE_OIDC_TOKEN_STORE.",
+        severity: "warning",
       });
     }
     (doc.presets ?? []).forEach((preset, index) => {

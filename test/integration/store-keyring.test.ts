@@ -269,7 +269,7 @@ describe.runIf(usable)("the token store in the OS keyring (gnome-keyring on a pr
     expect(exit.stderr).toContain(`Tokens stored in ${home.tokenFile} (mode 0600).`);
   });
 
-  it("`tokenStore` is read from the global config only: a project's config cannot set it; the environment overrides it", async () => {
+  it("`tokenStore` is read from the global config only: a project's config is ignored with a warning; the environment overrides it", async () => {
     const home = newHome();
     const globalDir = join(home.env.XDG_CONFIG_HOME, "opencode-oidc");
     mkdirSync(globalDir, { recursive: true });
@@ -280,13 +280,14 @@ describe.runIf(usable)("the token store in the OS keyring (gnome-keyring on a pr
     const project = join(home.dir, "project");
     mkdirSync(project);
     writeFileSync(join(project, "opencode-oidc.config.json"), JSON.stringify({ tokenStore: "file" }));
-    const refused = await run(process.execPath, [build.cli, "status"], {
+    const ignored = await run(process.execPath, [build.cli, "status", "--json"], {
       env: cliEnv(home, undefined, true),
       cwd: project,
     });
-    expect(refused.code).toBe(1);
-    expect(refused.stderr).toContain(
-      `file ${join(project, "opencode-oidc.config.json")}: /tokenStore: is read only from the user's global config file`,
+    expect(ignored.code, ignored.stderr).toBe(0);
+    expect(JSON.parse(ignored.stdout)).toMatchObject({ tokenStore: "keyring" });
+    expect(ignored.stderr).toContain(
+      `warning: file ${join(project, "opencode-oidc.config.json")}: /tokenStore: ignored: where tokens are kept is read only from your global config`,
     );
   });
 
