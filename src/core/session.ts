@@ -196,13 +196,17 @@ export class Session {
    * first use after an upgrade), then goes on as usual: refreshed if due.
    */
   private async bind(options: AccessTokenOptions): Promise<TokenSet> {
-    const bound = await this.options.storage.transact(this.key, async (current) => {
-      if (!current) throw this.notLoggedIn();
-      this.checkBinding(current);
-      if (current.binding !== undefined) return { result: current };
-      const next = { ...current, binding: this.options.binding };
-      return { next, result: next };
-    });
+    const bound = await this.options.storage.transact(
+      this.key,
+      async (current) => {
+        if (!current) throw this.notLoggedIn();
+        this.checkBinding(current);
+        if (current.binding !== undefined) return { result: current };
+        const next = { ...current, binding: this.options.binding };
+        return { next, result: next };
+      },
+      { signal: options.signal },
+    );
     this.logger.log("info", "login bound to its gateway at first use");
     if (this.isFresh(bound)) return this.remember(bound);
     return this.renew(options);

@@ -260,12 +260,12 @@ describe("L8: a token store, store folder or log reached through a symbolic link
     const store = new FileTokenStore(home.tokenFile);
 
     for (const attempt of [
-      store.read(key()),
-      session(store).getAccessToken(),
-      session(store).save(tokens("b")),
-      store.setApiKey(PRESET, "sk-x-1234567890"),
+      () => store.read(key()),
+      () => session(store).getAccessToken(),
+      () => session(store).save(tokens("b")),
+      () => store.setApiKey(PRESET, "sk-x-1234567890"),
     ]) {
-      const error = await rejection(attempt);
+      const error = await rejection(attempt());
       expect(error.code).toBe(ErrorCode.STORE_UNREADABLE);
       expect(error.message).toContain(`${home.tokenFile} is a symbolic link`);
       expect(error.hint).toMatch(/Replace the link/);
@@ -285,8 +285,12 @@ describe("L8: a token store, store folder or log reached through a symbolic link
     symlinkSync(elsewhere, home.authDir);
     const store = new FileTokenStore(home.tokenFile);
 
-    for (const attempt of [store.read(key()), session(store).save(tokens("b")), store.checkWritable()]) {
-      const error = await rejection(attempt);
+    for (const attempt of [
+      () => store.read(key()),
+      () => session(store).save(tokens("b")),
+      () => store.checkWritable(),
+    ]) {
+      const error = await rejection(attempt());
       expect(error.code).toBe(ErrorCode.STORE_UNREADABLE);
       expect(error.message).toContain(`${home.authDir} is a symbolic link`);
     }
@@ -364,8 +368,8 @@ describe("a read error other than ENOENT is an error: STORE_UNREADABLE, nothing 
     home = tempHome();
     mkdirSync(home.tokenFile, { recursive: true });
     const store = new FileTokenStore(home.tokenFile);
-    for (const attempt of [store.read(key()), session(store).save(tokens("b"))]) {
-      const error = await rejection(attempt);
+    for (const attempt of [() => store.read(key()), () => session(store).save(tokens("b"))]) {
+      const error = await rejection(attempt());
       expect(error.code).toBe(ErrorCode.STORE_UNREADABLE);
       expect(error.message).toMatch(/not a regular file/);
     }
@@ -440,6 +444,7 @@ describe("the lock wait honours the caller's deadline (transact takes a signal)"
       lockfilePath: `${home.tokenFile}.lock`,
       realpath: false,
       stale: 5_000,
+      onCompromised: () => undefined,
     });
     try {
       const store = new FileTokenStore(home.tokenFile);
