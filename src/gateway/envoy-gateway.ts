@@ -116,7 +116,7 @@ function jwtPolicy(input: EnvoyInputs, jwt: NonNullable<EnvoyInputs["jwt"]>): En
       },
       {
         path: [...provider, "remoteJWKS"],
-        comment: `Public signing keys of the issuer (its discovery document's jwks_uri; Okta: {issuer}/v1/keys), https only.\ncacheDuration: how long keys are kept before they are fetched again (Envoy Gateway's default is 300s).`,
+        comment: `Public signing keys of the issuer (its discovery document's jwks_uri; Okta: {issuer}/v1/keys). Use https;\nplain http only to an in-cluster issuer (*.svc.cluster.local).\ncacheDuration: how long keys are kept before they are fetched again (Envoy Gateway's default is 300s).`,
       },
       {
         path: [...provider, "extractFrom"],

@@ -1,63 +1,62 @@
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Ajv, type ValidateFunction } from "ajv";
+import type { ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { schemaIssues, structuralValidator } from "../../src/gateway/crd-schema.js";
+import { crdSource, httpRouteFilterSchema, securityPolicySchema } from "../../src/gateway/generated/crds.js";
 import { buildEnvoyDocs } from "../../src/gateway/render.js";
 import {
+  checkHttpRouteFilter,
   checkRawEnvoy,
   checkSecurityPolicy,
-  crdToJsonSchema,
   type PolicyIssue,
-  schemaIssues,
 } from "../../src/gateway/validate-policy.js";
 import { applyDefaults } from "../../src/presets/defaults.js";
 import type { PresetDocument } from "../../src/presets/types.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CRD_PATH = resolve(ROOT, "../shared/reference/envoy/gateway.envoyproxy.io_securitypolicies.yaml");
+/** The vendored CRDs (crds/README.md): upstream files, checked by SHA-256 against source.json. */
+const CRD_DIR = resolve(ROOT, "crds/envoy-gateway");
+const SOURCE = JSON.parse(readFileSync(resolve(CRD_DIR, "source.json"), "utf8")) as {
+  tag: string;
+  path: string;
+  files: Record<string, string>;
+};
 const RAW_SCHEMA_PATH = resolve(ROOT, "schemas/envoy-jwt-authn.schema.json");
 
 // biome-ignore lint/suspicious/noExplicitAny: tests poke into parsed YAML freely
 type Doc = Record<string, any>;
-
-/** The CRD's openAPIV3Schema, read now (never a copy): a missing file fails the suite. */
-function loadCrdValidator(): ValidateFunction {
-  if (!existsSync(CRD_PATH)) {
-    throw new Error(
-      `Envoy Gateway SecurityPolicy CRD not found at ${CRD_PATH}: the policy tests validate against it and cannot run without it.`,
-    );
-  }
-  const crd = parse(readFileSync(CRD_PATH, "utf8")) as Doc;
-  const version = (crd.spec?.versions as Doc[] | undefined)?.find((v) => v.name === "v1alpha1");
-  const schema = version?.schema?.openAPIV3Schema;
-  if (!schema) throw new Error(`${CRD_PATH} has no v1alpha1 openAPIV3Schema`);
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  ajv.addFormat("int32", {
-    type: "number",
-    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
-  });
-  ajv.addFormat("int64", { type: "number", validate: (n: number) => Number.isInteger(n) });
-  ajv.addFormat("byte", /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/);
-  ajv.addFormat("date-time", /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i);
-  return ajv.compile(crdToJsonSchema(schema) as object);
-}
 
 function loadRawValidator(): ValidateFunction {
   const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true });
   return ajv.compile(JSON.parse(readFileSync(RAW_SCHEMA_PATH, "utf8")) as object);
 }
 
-// Loaded on first use, so without the CRD every test fails with the message above (none is skipped).
-let cached: { crd: ValidateFunction; raw: ValidateFunction } | undefined;
-const validators = () => (cached ??= { crd: loadCrdValidator(), raw: loadRawValidator() });
+// Compiled on first use (ajv takes most of a second for the SecurityPolicy schema).
+let cached: { crd: ValidateFunction; filter: ValidateFunction; raw: ValidateFunction } | undefined;
+const validators = () =>
+  (cached ??= {
+    crd: structuralValidator(securityPolicySchema),
+    filter: structuralValidator(httpRouteFilterSchema),
+    raw: loadRawValidator(),
+  });
 
+/** Everything the API server would say about a SecurityPolicy: schema, CEL rules, plus our hardening. */
 function gatewayIssues(doc: unknown): PolicyIssue[] {
   const { crd } = validators();
   const schema = crd(doc) ? [] : schemaIssues(crd.errors);
   return [...schema, ...checkSecurityPolicy(doc)];
+}
+
+// biome-ignore lint/correctness/noUnusedVariables: used by the well-known route cases below
+function filterIssues(doc: unknown): PolicyIssue[] {
+  const { filter } = validators();
+  const schema = filter(doc) ? [] : schemaIssues(filter.errors);
+  return [...schema, ...checkHttpRouteFilter(doc)];
 }
 
 function rawIssues(doc: Doc): PolicyIssue[] {
@@ -89,9 +88,38 @@ const rawDoc = () => clone(buildEnvoyDocs(PRESET, { format: "raw", jwksUri: JWKS
 const P = "spec.jwt.providers[0]";
 const RP = "http_filters[1].typed_config.providers.haiilo";
 
-describe("the reference files", () => {
-  it("has the SecurityPolicy CRD at ../shared/reference (the tests read it, never a copy)", () => {
-    expect(existsSync(CRD_PATH), `missing ${CRD_PATH}`).toBe(true);
+describe("the vendored CRDs", () => {
+  it("are the upstream files recorded in source.json, unedited", () => {
+    for (const [file, sha] of Object.entries(SOURCE.files)) {
+      const text = readFileSync(resolve(CRD_DIR, file), "utf8");
+      expect(createHash("sha256").update(text).digest("hex"), file).toBe(sha);
+    }
+    expect(crdSource).toEqual({ repository: "envoyproxy/gateway", tag: SOURCE.tag, path: SOURCE.path });
+    expect(readFileSync(resolve(ROOT, "crds/README.md"), "utf8")).toContain(SOURCE.tag);
+  });
+
+  it("reach the code as their own schema, only the descriptions dropped", () => {
+    const strip = (node: unknown): unknown =>
+      Array.isArray(node)
+        ? node.map(strip)
+        : typeof node === "object" && node !== null
+          ? Object.fromEntries(
+              Object.entries(node)
+                .filter(([k, v]) => !(k === "description" && typeof v === "string"))
+                .map(([k, v]) => [
+                  k,
+                  k === "properties"
+                    ? Object.fromEntries(Object.entries(v as Doc).map(([p, c]) => [p, strip(c)]))
+                    : strip(v),
+                ]),
+            )
+          : node;
+    const yaml = (file: string) =>
+      (parse(readFileSync(resolve(CRD_DIR, file), "utf8")) as Doc).spec.versions.find(
+        (v: Doc) => v.name === "v1alpha1",
+      ).schema.openAPIV3Schema;
+    expect(securityPolicySchema).toEqual(strip(yaml("gateway.envoyproxy.io_securitypolicies.yaml")));
+    expect(httpRouteFilterSchema).toEqual(strip(yaml("gateway.envoyproxy.io_httproutefilters.yaml")));
   });
 
   it("accepts every rendered document as it is", () => {
@@ -132,22 +160,23 @@ const BROKEN: BrokenCase[] = [
     name: "both targetRef and targetRefs",
     base: "jwt",
     path: "spec",
-    message: /exactly one of targetRef/,
+    message: /either targetRef or targetRefs must be used/,
     mutate: (d) => (d.spec.targetRef = d.spec.targetRefs[0]),
   },
   {
     name: "no target at all",
     base: "jwt",
     path: "spec",
-    message: /exactly one/,
+    message: /either targetRef or targetRefs must be used/,
     mutate: (d) => delete d.spec.targetRefs,
   },
   {
-    name: "targetRefs and targetSelectors",
+    name: "targetSelectors of another API group",
     base: "jwt",
-    path: "spec",
-    message: /exactly one/,
-    mutate: (d) => (d.spec.targetSelectors = [{ kind: "HTTPRoute", matchLabels: { app: "ai" } }]),
+    path: "spec.targetSelectors[0]",
+    message: /group must be gateway.networking.k8s.io/,
+    mutate: (d) =>
+      (d.spec.targetSelectors = [{ group: "apps", kind: "HTTPRoute", matchLabels: { app: "ai" } }]),
   },
   {
     name: "both remoteJWKS and localJWKS",
@@ -166,8 +195,8 @@ const BROKEN: BrokenCase[] = [
   {
     name: "recomputeRoute without claimToHeaders",
     base: "jwt",
-    path: `${P}.claimToHeaders`,
-    message: /recomputeRoute/,
+    path: P,
+    message: /claimToHeaders must be specified if recomputeRoute is enabled/,
     mutate: (d) => {
       provider(d).recomputeRoute = true;
       delete provider(d).claimToHeaders;
@@ -181,11 +210,11 @@ const BROKEN: BrokenCase[] = [
     mutate: (d) => (provider(d).remoteJWKS.cacheDuration = "5 minutes"),
   },
   {
-    name: "http JWKS URI on a public host",
+    name: "JWKS URI that is no http(s) URL",
     base: "jwt",
     path: `${P}.remoteJWKS.uri`,
     message: /https/,
-    mutate: (d) => (provider(d).remoteJWKS.uri = "http://example.okta.com/keys"),
+    mutate: (d) => (provider(d).remoteJWKS.uri = "ftp://example.okta.com/keys"),
   },
   {
     name: "9 audiences",
@@ -211,7 +240,8 @@ const BROKEN: BrokenCase[] = [
   {
     name: "target kind Service",
     base: "jwt",
-    path: "spec.targetRefs[0].kind",
+    path: "spec",
+    message: /can only have a targetRefs\[\*\]\.kind of Gateway\/ListenerSet\/HTTPRoute/,
     mutate: (d) => (d.spec.targetRefs[0].kind = "Service"),
   },
   {
@@ -239,7 +269,8 @@ const BROKEN: BrokenCase[] = [
   {
     name: "mergeType on a Gateway target",
     base: "jwt",
-    path: "spec.mergeType",
+    path: "spec",
+    message: /mergeType can only be used with xRoute targets/,
     mutate: (d) => {
       d.spec.mergeType = "StrategicMerge";
       d.spec.targetRefs[0].kind = "Gateway";

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { ErrorCode, OidcError } from "../../core/errors.js";
 import { globalConfigDir } from "../../presets/config-files.js";
 import { type Command, PRESET_OPTION } from "../command.js";
-import { out } from "../io.js";
+import { out, say } from "../io.js";
 import { tenantFor } from "../tenant.js";
 import { envoyCommand } from "./envoy.js";
 
@@ -40,6 +40,7 @@ export const envoy: Command = {
         namespace: str(ctx.values.namespace),
         jwksUri: str(ctx.values["jwks-uri"]),
         globalConfigFile: join(globalConfigDir(ctx.env), "config.json"),
+        onWarning: say,
       }),
     );
     return 0;

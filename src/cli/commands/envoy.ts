@@ -10,6 +10,8 @@ export interface EnvoyCommandArgs {
   jwksUri?: string;
   globalConfigFile: string;
   fetch?: typeof fetch;
+  /** Where a warning about a risky but accepted setting goes (the CLI: stderr). */
+  onWarning?: (message: string) => void;
 }
 
 /**
@@ -29,5 +31,6 @@ export async function envoyCommand(args: EnvoyCommandArgs): Promise<string> {
     ...(args.target !== undefined && { target: args.target }),
     ...(args.namespace !== undefined && { namespace: args.namespace }),
     ...(jwksUri !== undefined && { jwksUri }),
+    ...(args.onWarning && { onWarning: args.onWarning }),
   });
 }
