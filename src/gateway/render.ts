@@ -11,7 +11,7 @@ import { defaultTarget, type EnvoyDoc, type EnvoyInputs, gatewayDocs } from "./e
 import { rawDoc } from "./envoy-raw.js";
 import { checkJwksUri } from "./jwks-uri.js";
 import { assertK8sName } from "./k8s-names.js";
-import { checkRawEnvoy, checkSecurityPolicy } from "./validate-policy.js";
+import { checkHttpRouteFilter, checkRawEnvoy, checkSecurityPolicy } from "./validate-policy.js";
 
 export type EnvoyFormat = "gateway" | "raw";
 
@@ -26,6 +26,8 @@ export interface RenderEnvoyOptions {
   globalConfigFile?: string;
   /** Told about a setting that works but is risky (an http JWKS URI outside the cluster). */
   onWarning?: (message: string) => void;
+  /** A JSON document for the gateway to answer at `path` without a token (OpenCode's onboarding). */
+  wellKnown?: { path: string; document: unknown };
 }
 
 export interface ResolveJwksOptions {
@@ -122,7 +124,15 @@ function checkedInputs(preset: Preset, opts: RenderEnvoyOptions): EnvoyInputs {
   assertK8sName(target, "The HTTPRoute name", "--target", { room: "-well-known".length });
   if (opts.namespace !== undefined)
     assertK8sName(opts.namespace, "The namespace", "--namespace", { label: true });
-  const base = { preset, apiKey, target, ...(opts.namespace ? { namespace: opts.namespace } : {}) };
+  const base = {
+    preset,
+    apiKey,
+    target,
+    ...(opts.namespace ? { namespace: opts.namespace } : {}),
+    ...(opts.wellKnown
+      ? { wellKnown: { path: opts.wellKnown.path, body: JSON.stringify(opts.wellKnown.document) } }
+      : {}),
+  };
   if (!wantJwt) return { ...base, jwt: null };
   const { issuer, audience } = requireJwtFields(preset, opts.globalConfigFile);
   const jwksUri = opts.jwksUri ?? preset.oidc.endpoints.jwks;
@@ -168,7 +178,9 @@ export function buildEnvoyDocs(preset: Preset, opts: RenderEnvoyOptions): EnvoyD
         ? checkRawEnvoy(doc.value)
         : doc.value.kind === "SecurityPolicy"
           ? checkSecurityPolicy(doc.value)
-          : [];
+          : doc.value.kind === "HTTPRouteFilter"
+            ? checkHttpRouteFilter(doc.value)
+            : [];
     if (issues.length > 0) {
       throw new OidcError(
         ErrorCode.PRESET_INVALID,

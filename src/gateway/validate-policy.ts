@@ -135,6 +135,32 @@ function checkRawProvider(p: Obj, path: string, clusters: Map<string, Obj>, out:
   }
 }
 
+/** Whether a jwt_authn rule's match covers the exact path (prefix or path match only). */
+function ruleCovers(rule: unknown, path: string): boolean {
+  if (!isObj(rule) || !isObj(rule.match)) return false;
+  const { match } = rule;
+  if (typeof match.path === "string") return match.path === path;
+  if (typeof match.prefix === "string") return path.startsWith(match.prefix);
+  return false;
+}
+
+/** A route Envoy answers itself must be reachable without a token: the first rule covering it requires none. */
+function checkDirectRoutes(doc: Obj, rules: unknown[], base: string, out: PolicyIssue[]): void {
+  list(doc.routes).forEach((route, i) => {
+    if (!isObj(route) || !isObj(route.direct_response) || !isObj(route.match)) return;
+    const path = route.match.path;
+    if (typeof path !== "string") return;
+    const k = rules.findIndex((r) => ruleCovers(r, path));
+    const rule = rules[k];
+    if (isObj(rule) && rule.requires !== undefined) {
+      out.push({
+        path: `${base}.rules[${k}]`,
+        message: `requires a token for ${path}, which routes[${i}] answers for clients that have none yet`,
+      });
+    }
+  });
+}
+
 /** Cross references of a raw Envoy fragment (`http_filters` + `clusters`) the proto cannot state. */
 export function checkRawEnvoy(doc: unknown): PolicyIssue[] {
   const out: PolicyIssue[] = [];
@@ -164,6 +190,7 @@ export function checkRawEnvoy(doc: unknown): PolicyIssue[] {
   for (const [name, p] of Object.entries(providers)) {
     if (isObj(p)) checkRawProvider(p, `${base}.providers.${name}`, clusters, out);
   }
+  checkDirectRoutes(doc, list(config.rules), base, out);
   list(config.rules).forEach((rule, i) => {
     const refs: Array<[string, string]> = [];
     if (isObj(rule)) requiredProviders(rule.requires, `${base}.rules[${i}].requires`, refs);

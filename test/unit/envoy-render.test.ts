@@ -344,10 +344,17 @@ describe("the shipped envoy/jwt-authn.yaml", () => {
 
   it("holds Option A (SecurityPolicies and the API key HTTPRoute) and Option B (raw filters) with Haiilo's values", () => {
     const all = docs(shipped);
-    expect(all.map((d) => d.kind ?? "raw")).toEqual(["SecurityPolicy", "HTTPRoute", "SecurityPolicy", "raw"]);
+    expect(all.map((d) => d.kind ?? "raw")).toEqual([
+      "SecurityPolicy",
+      "HTTPRoute",
+      "SecurityPolicy",
+      "HTTPRouteFilter",
+      "HTTPRoute",
+      "raw",
+    ]);
     expect(all[0]?.spec.jwt.providers[0].issuer).toBe("https://YOUR_OKTA_DOMAIN/oauth2/YOUR_AUTH_SERVER_ID");
     expect(all[1]?.spec.hostnames).toEqual(["ai.haiilo.cloud"]);
-    expect(all[3]?.clusters[0].transport_socket.typed_config.sni).toBe("YOUR_OKTA_DOMAIN");
+    expect(all[5]?.clusters[0].transport_socket.typed_config.sni).toBe("YOUR_OKTA_DOMAIN");
     expect(shipped).toContain("https://ai.haiilo.cloud/v1");
   });
 });

@@ -15,6 +15,7 @@ import {
   checkSecurityPolicy,
   type PolicyIssue,
 } from "../../src/gateway/validate-policy.js";
+import { WELL_KNOWN_PATH, wellKnownDocument } from "../../src/opencode/well-known.js";
 import { applyDefaults } from "../../src/presets/defaults.js";
 import type { PresetDocument } from "../../src/presets/types.js";
 
@@ -27,22 +28,26 @@ const SOURCE = JSON.parse(readFileSync(resolve(CRD_DIR, "source.json"), "utf8"))
   files: Record<string, string>;
 };
 const RAW_SCHEMA_PATH = resolve(ROOT, "schemas/envoy-jwt-authn.schema.json");
+const ROUTE_SCHEMA_PATH = resolve(ROOT, "schemas/envoy-route.schema.json");
 
 // biome-ignore lint/suspicious/noExplicitAny: tests poke into parsed YAML freely
 type Doc = Record<string, any>;
 
-function loadRawValidator(): ValidateFunction {
+function loadRawValidator(path = RAW_SCHEMA_PATH): ValidateFunction {
   const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true });
-  return ajv.compile(JSON.parse(readFileSync(RAW_SCHEMA_PATH, "utf8")) as object);
+  return ajv.compile(JSON.parse(readFileSync(path, "utf8")) as object);
 }
 
 // Compiled on first use (ajv takes most of a second for the SecurityPolicy schema).
-let cached: { crd: ValidateFunction; filter: ValidateFunction; raw: ValidateFunction } | undefined;
+let cached:
+  | { crd: ValidateFunction; filter: ValidateFunction; raw: ValidateFunction; route: ValidateFunction }
+  | undefined;
 const validators = () =>
   (cached ??= {
     crd: structuralValidator(securityPolicySchema),
     filter: structuralValidator(httpRouteFilterSchema),
     raw: loadRawValidator(),
+    route: loadRawValidator(ROUTE_SCHEMA_PATH),
   });
 
 /** Everything the API server would say about a SecurityPolicy: schema, CEL rules, plus our hardening. */
@@ -52,7 +57,6 @@ function gatewayIssues(doc: unknown): PolicyIssue[] {
   return [...schema, ...checkSecurityPolicy(doc)];
 }
 
-// biome-ignore lint/correctness/noUnusedVariables: used by the well-known route cases below
 function filterIssues(doc: unknown): PolicyIssue[] {
   const { filter } = validators();
   const schema = filter(doc) ? [] : schemaIssues(filter.errors);
@@ -63,10 +67,13 @@ function rawIssues(doc: Doc): PolicyIssue[] {
   const filters = (doc.http_filters ?? []) as Doc[];
   const i = filters.findIndex((f) => f.name === "envoy.filters.http.jwt_authn");
   const config = filters[i]?.typed_config;
-  const { raw } = validators();
+  const { raw, route } = validators();
   const schema =
     config === undefined || raw(config) ? [] : schemaIssues(raw.errors, `http_filters[${i}].typed_config`);
-  return [...schema, ...checkRawEnvoy(doc)];
+  const routes = ((doc.routes ?? []) as Doc[]).flatMap((r, k) =>
+    route(r) ? [] : schemaIssues(route.errors, `routes[${k}]`),
+  );
+  return [...schema, ...routes, ...checkRawEnvoy(doc)];
 }
 
 const PRESET = applyDefaults({
@@ -79,12 +86,21 @@ const PRESET = applyDefaults({
   },
 });
 const JWKS = "https://example.okta.com/oauth2/aus1/v1/keys";
+// A plugin spec with a `%` in it: Envoy Gateway would read `%…%` in a direct response as an operator.
+const WELL_KNOWN = {
+  path: WELL_KNOWN_PATH,
+  document: wellKnownDocument(PRESET, { version: "1.2.3", pluginSpec: "file:///opt/100%25/pkg" }),
+};
 const clone = <T>(v: T): T => structuredClone(v);
 const gatewayDocs = () =>
-  buildEnvoyDocs(PRESET, { format: "gateway", jwksUri: JWKS }).map((d) => clone(d.value) as Doc);
+  buildEnvoyDocs(PRESET, { format: "gateway", jwksUri: JWKS, wellKnown: WELL_KNOWN }).map(
+    (d) => clone(d.value) as Doc,
+  );
 const jwtPolicy = () => gatewayDocs()[0] as Doc;
 const keyPolicy = () => gatewayDocs()[2] as Doc;
-const rawDoc = () => clone(buildEnvoyDocs(PRESET, { format: "raw", jwksUri: JWKS })[0]?.value) as Doc;
+const wellKnownFilter = () => gatewayDocs()[3] as Doc;
+const rawDoc = () =>
+  clone(buildEnvoyDocs(PRESET, { format: "raw", jwksUri: JWKS, wellKnown: WELL_KNOWN })[0]?.value) as Doc;
 const P = "spec.jwt.providers[0]";
 const RP = "http_filters[1].typed_config.providers.haiilo";
 
@@ -123,9 +139,46 @@ describe("the vendored CRDs", () => {
   });
 
   it("accepts every rendered document as it is", () => {
-    for (const doc of gatewayDocs().filter((d) => d.kind === "SecurityPolicy"))
-      expect(gatewayIssues(doc)).toEqual([]);
+    const docs = gatewayDocs();
+    expect(docs.map((d) => d.kind)).toEqual([
+      "SecurityPolicy",
+      "HTTPRoute",
+      "SecurityPolicy",
+      "HTTPRouteFilter",
+      "HTTPRoute",
+    ]);
+    for (const doc of docs.filter((d) => d.kind === "SecurityPolicy")) expect(gatewayIssues(doc)).toEqual([]);
+    expect(filterIssues(wellKnownFilter())).toEqual([]);
     expect(rawIssues(rawDoc())).toEqual([]);
+  });
+
+  it("answers /.well-known/opencode outside the JWT requirement with the document itself", () => {
+    const docs = gatewayDocs();
+    const filter = wellKnownFilter();
+    const route = docs[4] as Doc;
+    const inline = filter.spec.directResponse.body.inline as string;
+    expect(inline).not.toContain("%");
+    expect(JSON.parse(inline)).toEqual(WELL_KNOWN.document);
+    expect(filter.spec.directResponse).toMatchObject({ statusCode: 200, contentType: "application/json" });
+    expect(route.spec.rules[0].matches).toEqual([
+      { path: { type: "Exact", value: "/.well-known/opencode" } },
+    ]);
+    expect(route.spec.rules[0].filters[0].extensionRef).toEqual({
+      group: "gateway.envoyproxy.io",
+      kind: "HTTPRouteFilter",
+      name: filter.metadata.name,
+    });
+    const policyTargets = docs
+      .filter((d) => d.kind === "SecurityPolicy")
+      .flatMap((d) => d.spec.targetRefs.map((t: Doc) => t.name));
+    expect(policyTargets).not.toContain(route.metadata.name);
+
+    const raw = rawDoc();
+    expect(raw.routes[0].direct_response).toEqual({
+      status: 200,
+      body: { inline_string: JSON.stringify(WELL_KNOWN.document) },
+    });
+    expect(raw.http_filters[1].typed_config.rules[0]).toEqual({ match: { path: "/.well-known/opencode" } });
   });
 
   it("keeps the shipped example valid", () => {
@@ -135,6 +188,9 @@ describe("the vendored CRDs", () => {
     const policies = docs.filter((d) => d.kind === "SecurityPolicy");
     expect(policies).toHaveLength(2);
     for (const doc of policies) expect(gatewayIssues(doc)).toEqual([]);
+    const filters = docs.filter((d) => d.kind === "HTTPRouteFilter");
+    expect(filters.map((d) => d.metadata.name)).toEqual(["haiilo-well-known"]);
+    for (const doc of filters) expect(filterIssues(doc)).toEqual([]);
     const fragment = docs.find((d) => d.http_filters);
     expect(fragment).toBeDefined();
     expect(rawIssues(fragment as Doc)).toEqual([]);
@@ -143,8 +199,8 @@ describe("the vendored CRDs", () => {
 
 interface BrokenCase {
   name: string;
-  /** The document broken: the JWT policy, the API key policy or the raw fragment. */
-  base: "jwt" | "key" | "raw";
+  /** The document broken: the JWT policy, the API key policy, the well-known filter or the raw fragment. */
+  base: "jwt" | "key" | "filter" | "raw";
   /** Path of the issue that must be reported. */
   path: string;
   message?: RegExp;
@@ -290,6 +346,40 @@ const BROKEN: BrokenCase[] = [
     mutate: (d) => delete d.spec.apiKeyAuth.credentialRefs,
   },
   {
+    name: "well-known body of type ValueRef without a valueRef",
+    base: "filter",
+    path: "spec.directResponse.body",
+    message: /valueRef must be set for type ValueRef/,
+    mutate: (d) => (d.spec.directResponse.body.type = "ValueRef"),
+  },
+  {
+    name: "well-known response removing a header",
+    base: "filter",
+    path: "spec.directResponse.header",
+    message: /header.remove is not supported for DirectResponse/,
+    mutate: (d) => (d.spec.directResponse.header = { remove: ["server"] }),
+  },
+  {
+    name: "well-known status as a string",
+    base: "filter",
+    path: "spec.directResponse.statusCode",
+    message: /integer/,
+    mutate: (d) => (d.spec.directResponse.statusCode = "200"),
+  },
+  {
+    name: "raw well-known route behind the JWT rule",
+    base: "raw",
+    path: "http_filters[1].typed_config.rules[0]",
+    message: /requires a token for \/\.well-known\/opencode/,
+    mutate: (d) => d.http_filters[1].typed_config.rules.shift(),
+  },
+  {
+    name: "raw well-known route with a status out of range",
+    base: "raw",
+    path: "routes[0].direct_response.status",
+    mutate: (d) => (d.routes[0].direct_response.status = 700),
+  },
+  {
     name: "unknown raw field",
     base: "raw",
     path: `${RP}.issuer_url`,
@@ -306,16 +396,16 @@ const BROKEN: BrokenCase[] = [
   {
     name: "rules requiring an unknown provider",
     base: "raw",
-    path: "http_filters[1].typed_config.rules[0].requires.provider_name",
+    path: "http_filters[1].typed_config.rules[1].requires.provider_name",
     message: /unknown provider "okta"/,
-    mutate: (d) => (d.http_filters[1].typed_config.rules[0].requires.provider_name = "okta"),
+    mutate: (d) => (d.http_filters[1].typed_config.rules[1].requires.provider_name = "okta"),
   },
   {
     name: "nested requires_any naming an unknown provider",
     base: "raw",
-    path: "http_filters[1].typed_config.rules[0].requires.requires_any.requirements[1].provider_name",
+    path: "http_filters[1].typed_config.rules[1].requires.requires_any.requirements[1].provider_name",
     mutate: (d) => {
-      d.http_filters[1].typed_config.rules[0].requires = {
+      d.http_filters[1].typed_config.rules[1].requires = {
         requires_any: { requirements: [{ provider_name: "haiilo" }, { provider_name: "other" }] },
       };
     },
@@ -375,8 +465,16 @@ const BROKEN: BrokenCase[] = [
 
 describe("broken configurations are caught", () => {
   it.each(BROKEN)("$name → $path", ({ base, mutate, path, message }) => {
-    const doc = base === "raw" ? rawDoc() : base === "key" ? keyPolicy() : jwtPolicy();
-    const check = (d: Doc) => (base === "raw" ? rawIssues(d) : gatewayIssues(d));
+    const doc =
+      base === "raw"
+        ? rawDoc()
+        : base === "key"
+          ? keyPolicy()
+          : base === "filter"
+            ? wellKnownFilter()
+            : jwtPolicy();
+    const check = (d: Doc) =>
+      base === "raw" ? rawIssues(d) : base === "filter" ? filterIssues(d) : gatewayIssues(d);
     // The issue comes from the mutation: the document as rendered has none at that path.
     expect(check(doc).filter((i) => i.path === path)).toEqual([]);
     mutate(doc);
