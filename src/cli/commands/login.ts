@@ -7,7 +7,7 @@ import { openBrowser } from "../../platform/browser.js";
 import { checkApiKey } from "../../tenant/api-key.js";
 import { saveApiKey } from "../../tenant/credentials.js";
 import { type LoginPrompt, minutesLeft, login as runLogin } from "../../tenant/login.js";
-import { type Command, PRESET_OPTION } from "../command.js";
+import { type Command, PLUGIN_OPTIONS_OPTION, PRESET_OPTION } from "../command.js";
 import { out, say } from "../io.js";
 import { tenantFor } from "../tenant.js";
 
