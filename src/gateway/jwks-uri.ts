@@ -21,7 +21,8 @@ export function isClusterLocalHost(hostname: string): boolean {
  * INSECURE_URL when it is no http(s) URL at all, or carries credentials.
  */
 export function checkJwksUri(uri: string, format: "gateway" | "raw"): { url: URL; warning?: string } {
-  if (format === "raw") return { url: assertSecureUrl(uri, "The JWKS URI", "--jwks-uri (or oidc.endpoints.jwks)") };
+  if (format === "raw")
+    return { url: assertSecureUrl(uri, "The JWKS URI", "--jwks-uri (or oidc.endpoints.jwks)") };
   let url: URL;
   try {
     url = new URL(uri);

@@ -38,11 +38,7 @@ export const login: Command = {
       description:
         "Run for `opencode auth login <gateway>`: people read stderr, stdout gets a marker (no secret)",
     },
-    "plugin-options": {
-      type: "string",
-      description:
-        "The plugin options of opencode.json as JSON (a config document), as one more preset layer",
-    },
+    ...PLUGIN_OPTIONS_OPTION,
   },
   async run(ctx) {
     const tenant = await tenantFor(ctx);
