@@ -12,7 +12,7 @@ const echo = (level: LogLevel, line: string) => {
 };
 
 /** `--plugin-options JSON` (a command that takes it): the plugin's options as one more preset layer. */
-function pluginOptions(ctx: CommandContext): unknown {
+export function pluginOptions(ctx: CommandContext): unknown {
   const text = ctx.values["plugin-options"];
   if (typeof text !== "string") return undefined;
   try {

@@ -16,9 +16,14 @@
  * own session serves requests and refreshes, not the static token.
  */
 
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import { BUNDLED, DEFAULT_PRESET_ID } from "../presets/bundled.js";
+import { globalConfigDir } from "../presets/config-files.js";
 import { applyDefaults } from "../presets/defaults.js";
 import type { ConfigDocument, Preset, PresetDocument } from "../presets/types.js";
+import { ensurePrivateDir, writePrivateFile } from "../store/private-files.js";
 import { STORE_MARKER } from "./auth-file.js";
 import { PLUGIN_ID } from "./constants.js";
 
@@ -105,4 +110,51 @@ export function wellKnownDocument(preset: Preset, options: WellKnownOptions): We
       plugin: [pluginOptions ? [spec, pluginOptions] : spec],
     },
   };
+}
+
+/**
+ * Where `login --well-known` records the plugin options it logged in with. The document reaches
+ * OpenCode's config from a URL, not from a file of the user's, so the plugin's trust check
+ * (config-origin.ts) could not tell it from a project's opencode.json; the person's own
+ * `opencode auth login <gateway>` is what makes those options trusted, and this record (in the
+ * user's global config folder) is how the plugin knows.
+ */
+export function wellKnownRecordFile(env: NodeJS.ProcessEnv = process.env): string {
+  return join(globalConfigDir(env), "well-known.json");
+}
+
+type WellKnownRecord = { presets: Record<string, unknown> };
+
+function parseRecord(text: string): WellKnownRecord {
+  const data = JSON.parse(text) as Partial<WellKnownRecord>;
+  return { presets: isObj(data.presets) ? data.presets : {} };
+}
+
+/** Records the options a well-known login used for `presetId` (the latest login per preset wins). */
+export async function recordWellKnownOptions(
+  env: NodeJS.ProcessEnv,
+  presetId: string,
+  options: unknown,
+): Promise<void> {
+  const file = wellKnownRecordFile(env);
+  let record: WellKnownRecord = { presets: {} };
+  try {
+    record = parseRecord(await readFile(file, "utf8"));
+  } catch {
+    // absent or unreadable: start a new record
+  }
+  record.presets[presetId] = options;
+  await ensurePrivateDir(dirname(file));
+  await writePrivateFile(file, `${JSON.stringify(record, null, 2)}\n`);
+}
+
+/** The plugin options well-known logins recorded, as the plugin compares them (JSON text). */
+export function recordedWellKnownOptions(env: NodeJS.ProcessEnv = process.env): string[] {
+  try {
+    return Object.values(parseRecord(readFileSync(wellKnownRecordFile(env), "utf8")).presets).map((o) =>
+      JSON.stringify(o),
+    );
+  } catch {
+    return [];
+  }
 }

@@ -2,14 +2,14 @@ import { readFileSync } from "node:fs";
 import { ErrorCode, OidcError } from "../../core/errors.js";
 import { plainText } from "../../core/plain-text.js";
 import { registerLogin } from "../../opencode/auth-file.js";
-import { WELL_KNOWN_MARKER } from "../../opencode/well-known.js";
+import { recordWellKnownOptions, WELL_KNOWN_MARKER } from "../../opencode/well-known.js";
 import { openBrowser } from "../../platform/browser.js";
 import { checkApiKey } from "../../tenant/api-key.js";
 import { saveApiKey } from "../../tenant/credentials.js";
 import { type LoginPrompt, minutesLeft, login as runLogin } from "../../tenant/login.js";
 import { type Command, PLUGIN_OPTIONS_OPTION, PRESET_OPTION } from "../command.js";
 import { out, say } from "../io.js";
-import { tenantFor } from "../tenant.js";
+import { pluginOptions, tenantFor } from "../tenant.js";
 
 /** The login prompt on stderr, as a person reads it (the IdP's URL and code made plain). */
 export function showPrompt(name: string, prompt: LoginPrompt): void {
@@ -92,8 +92,13 @@ export const login: Command = {
         say(
           "note: the identity provider issued no refresh token; you will need to log in again when the access token expires.",
         );
-      // OpenCode stores stdout as the well-known token; the plugin's session serves and refreshes.
-      if (wellKnown) out(WELL_KNOWN_MARKER);
+      if (wellKnown) {
+        // The person ran `opencode auth login <gateway>`: the document's options are theirs to trust.
+        const options = pluginOptions(ctx);
+        if (options !== undefined) await recordWellKnownOptions(ctx.env, preset.id, options);
+        // OpenCode stores stdout as the well-known token; the plugin's session serves and refreshes.
+        out(WELL_KNOWN_MARKER);
+      }
       return 0;
     } finally {
       process.off("SIGINT", onSignal);
