@@ -79,7 +79,7 @@ describe("wellKnownDocument", () => {
         },
       ],
     });
-    expect(checkConfigDocument(options, "well-known")).toEqual([]);
+    expect(await checkConfigDocument(options, "well-known")).toEqual([]);
     const i = doc.auth.command.indexOf("--plugin-options");
     expect(JSON.parse(doc.auth.command[i + 1] ?? "")).toEqual(options);
     const { log: _l, env: _e, ...expected } = preset;
