@@ -10,7 +10,8 @@
  *   gateway   Envoy configs from a preset: core, presets
  *   sandbox   the local IdP and gateway: core
  *   opencode  the OpenCode adapter, the only code that knows OpenCode
- *   cli       the command line; of src/opencode it may use auth-file.ts only (OpenCode's auth.json)
+ *   cli       the command line; of src/opencode it may use auth-file.ts (OpenCode's auth.json) and
+ *             well-known.ts (OpenCode's onboarding document) only
  */
 const layer = (name) => `^src/${name}/`;
 
@@ -56,12 +57,12 @@ module.exports = {
       to: { path: "^src/(cli|sandbox)/" },
     },
     {
-      name: "cli-uses-only-opencode-auth-file",
+      name: "cli-uses-only-opencode-file-formats",
       comment:
-        "The CLI tells OpenCode about a CLI login through auth.json; the adapter itself is off limits.",
+        "The CLI writes OpenCode's auth.json and its /.well-known/opencode document; the adapter itself is off limits.",
       severity: "error",
       from: { path: layer("cli") },
-      to: { path: layer("opencode"), pathNot: "^src/opencode/auth-file\\.ts$" },
+      to: { path: layer("opencode"), pathNot: "^src/opencode/(auth-file|well-known)\\.ts$" },
     },
     {
       name: "engine-entry-reaches-no-host",

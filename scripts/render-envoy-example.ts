@@ -6,11 +6,14 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { renderEnvoy } from "../src/gateway/render.js";
+import { WELL_KNOWN_PATH, wellKnownDocument } from "../src/opencode/well-known.js";
 import { applyDefaults } from "../src/presets/defaults.js";
 import type { Preset, PresetDocument } from "../src/presets/types.js";
 
 export const EXAMPLE_ISSUER = "https://YOUR_OKTA_DOMAIN/oauth2/YOUR_AUTH_SERVER_ID";
 export const EXAMPLE_AUDIENCE = "api://YOUR_AUDIENCE";
+/** The release the example's /.well-known/opencode document pins (a placeholder version). */
+export const EXAMPLE_VERSION = "X.Y.Z";
 export const EXAMPLE_FILE = fileURLToPath(new URL("../envoy/jwt-authn.yaml", import.meta.url));
 const HAIILO = fileURLToPath(new URL("../presets/haiilo.json", import.meta.url));
 
@@ -24,8 +27,10 @@ export function examplePreset(): Preset {
 
 const INTRO = `# Envoy configurations for the Haiilo AI gateway (https://ai.haiilo.cloud/v1), as shipped with
 # @haiilo/opencode-haiilo-ai. Two alternatives; use ONE of them:
-#   Option A - Envoy Gateway (Kubernetes): the SecurityPolicy / HTTPRoute documents below.
-#   Option B - plain Envoy: the last document (http_filters + clusters), not a Kubernetes object.
+#   Option A - Envoy Gateway (Kubernetes): the SecurityPolicy / HTTPRoute / HTTPRouteFilter documents below.
+#   Option B - plain Envoy: the last document (http_filters + clusters + routes), not a Kubernetes object.
+# Both answer /.well-known/opencode (OpenCode's one-command onboarding) without a token; its document
+# pins release X.Y.Z of the plugin: render your own with the commands below.
 # Replace every YOUR_... placeholder. YOUR_OKTA_DOMAIN/YOUR_AUTH_SERVER_ID: the Okta custom
 # authorization server that issues the tokens; api://YOUR_AUDIENCE: its audience.
 # Better: render for your own preset, with the issuer's real JWKS URI filled in:
@@ -39,8 +44,12 @@ const strip = (yaml: string) => yaml.replace(/^(#[^\n]*\n)+/, "");
 export function renderEnvoyExample(): string {
   const preset = examplePreset();
   const jwksUri = `${EXAMPLE_ISSUER}/v1/keys`;
-  const gateway = renderEnvoy(preset, { format: "gateway", target: "haiilo-ai", jwksUri });
-  const raw = renderEnvoy(preset, { format: "raw", jwksUri });
+  const wellKnown = {
+    path: WELL_KNOWN_PATH,
+    document: wellKnownDocument(preset, { version: EXAMPLE_VERSION }),
+  };
+  const gateway = renderEnvoy(preset, { format: "gateway", target: "haiilo-ai", jwksUri, wellKnown });
+  const raw = renderEnvoy(preset, { format: "raw", jwksUri, wellKnown });
   const banner = (title: string) => `# ${"=".repeat(98)}\n# ${title}\n# ${"=".repeat(98)}\n`;
   return [
     INTRO,

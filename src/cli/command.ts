@@ -34,6 +34,14 @@ export const PRESET_OPTION: Record<string, OptionSpec> = {
   },
 };
 
+/** For commands run where only OpenCode's config knows the preset (the well-known onboarding). */
+export const PLUGIN_OPTIONS_OPTION: Record<string, OptionSpec> = {
+  "plugin-options": {
+    type: "string",
+    description: "The plugin options of opencode.json as JSON (a config document), as one more preset layer",
+  },
+};
+
 export function helpText(command: Command): string {
   const lines = [`Usage: opencode-oidc ${command.usage}`, "", command.summary, "", "Options:"];
   const all = {

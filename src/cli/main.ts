@@ -11,6 +11,7 @@ import { status } from "./commands/status.js";
 import { token } from "./commands/token.js";
 import { forCli } from "./hints.js";
 import { out, say } from "./io.js";
+import { VERSION } from "./version.js";
 
 interface LazyCommand {
   name: string;
@@ -40,6 +41,11 @@ const COMMANDS: Array<Command | LazyCommand> = [
     "envoy",
     "Render Envoy configuration that accepts exactly the preset's tokens",
     async () => (await import("./commands/envoy-cli.js")).envoy,
+  ),
+  lazy(
+    "well-known",
+    "Print the /.well-known/opencode document that onboards everyone with one command",
+    async () => (await import("./commands/well-known.js")).wellKnown,
   ),
   lazy(
     "sandbox",
@@ -131,9 +137,6 @@ function reportError(error: unknown, env: NodeJS.ProcessEnv): void {
   );
   say(`(code ${ErrorCode.INTERNAL})`);
 }
-
-declare const __VERSION__: string | undefined;
-const VERSION = typeof __VERSION__ === "string" ? __VERSION__ : "0.0.0-dev";
 
 const invoked = process.argv[1] && /(?:cli|main)\.(?:js|ts|mjs)$|opencode-oidc$/.test(process.argv[1]);
 if (invoked) {

@@ -11,10 +11,24 @@ const echo = (level: LogLevel, line: string) => {
   if (level === "warn" || level === "error") say(`warning: ${line.replace(/^\S+ \S+ /, "")}`);
 };
 
+/** `--plugin-options JSON` (a command that takes it): the plugin's options as one more preset layer. */
+export function pluginOptions(ctx: CommandContext): unknown {
+  const text = ctx.values["plugin-options"];
+  if (typeof text !== "string") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new OidcError(ErrorCode.USAGE, `--plugin-options is not JSON: ${(error as Error).message}`, {
+      hint: 'Pass the plugin options of opencode.json, e.g. --plugin-options \'{"default":"acme","presets":[...]}\'.',
+    });
+  }
+}
+
 /** The tenant of the preset named by `--preset` (or the default), with warnings echoed to stderr. */
 export async function tenantFor(ctx: CommandContext): Promise<Tenant> {
+  const options = pluginOptions(ctx);
   const { all, primary, issues } = await resolveTenants(
-    { cwd: ctx.cwd },
+    { cwd: ctx.cwd, ...(options !== undefined && { pluginOptions: options }) },
     { env: ctx.env, echo, apiKeySources: [opencodeApiKeySource] },
   );
   // The CLI refuses to act on a configuration with any error (the plugin logs them and goes on);

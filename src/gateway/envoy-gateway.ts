@@ -28,6 +28,24 @@ export interface EnvoyInputs {
   /** Name of the HTTPRoute that serves the gateway. */
   target: string;
   namespace?: string;
+  /** The `/.well-known/opencode` document (JSON text) to answer from the gateway, if any. */
+  wellKnown?: WellKnownRoute;
+}
+
+/** A JSON document the gateway answers itself at `path`, without authentication. */
+export interface WellKnownRoute {
+  path: string;
+  /** The JSON text. Envoy Gateway reads a direct response body as a format string: see `formatSafeJson`. */
+  body: string;
+}
+
+/**
+ * JSON text with every `%` written as `\u0025`: the same document to a JSON parser, but no Envoy
+ * command operator (`%REQ(...)%`) in it, since Envoy Gateway's `directResponse` body is a format
+ * string. `%` can only stand inside JSON strings, where the escape is valid.
+ */
+export function formatSafeJson(json: string): string {
+  return json.replace(/%/g, "\\u0025");
 }
 
 export const USER_ID_HEADER = "x-user-id";
@@ -116,7 +134,7 @@ function jwtPolicy(input: EnvoyInputs, jwt: NonNullable<EnvoyInputs["jwt"]>): En
       },
       {
         path: [...provider, "remoteJWKS"],
-        comment: `Public signing keys of the issuer (its discovery document's jwks_uri; Okta: {issuer}/v1/keys), https only.\ncacheDuration: how long keys are kept before they are fetched again (Envoy Gateway's default is 300s).`,
+        comment: `Public signing keys of the issuer (its discovery document's jwks_uri; Okta: {issuer}/v1/keys). Use https;\nplain http only to an in-cluster issuer (*.svc.cluster.local).\ncacheDuration: how long keys are kept before they are fetched again (Envoy Gateway's default is 300s).`,
       },
       {
         path: [...provider, "extractFrom"],
@@ -238,6 +256,71 @@ function apiKeyPolicy(input: EnvoyInputs, route: string): EnvoyDoc {
   };
 }
 
+/** The filter that answers `/.well-known/opencode` from Envoy itself (an Envoy Gateway extension). */
+function wellKnownFilter(input: EnvoyInputs, wk: WellKnownRoute): EnvoyDoc {
+  const value = {
+    apiVersion: "gateway.envoyproxy.io/v1alpha1",
+    kind: "HTTPRouteFilter",
+    metadata: metadata(`${input.preset.id}-well-known`, input.namespace),
+    spec: {
+      directResponse: {
+        statusCode: 200,
+        contentType: "application/json",
+        body: { type: "Inline", inline: formatSafeJson(wk.body) },
+      },
+    },
+  };
+  return {
+    header: [
+      `OpenCode's onboarding document (${wk.path}): \`opencode auth login <gateway>\` reads it, installs the`,
+      "plugin with this preset and runs the device login. Envoy answers it directly; regenerate it with",
+      "`opencode-oidc well-known` after a change. `%` is written as \\u0025 (the body is an Envoy format string).",
+    ].join("\n"),
+    value,
+    notes: [],
+  };
+}
+
+/** The route that uses the filter: an exact path match wins over the gateway route's prefix. */
+function wellKnownRouteDoc(input: EnvoyInputs, wk: WellKnownRoute, filter: string): EnvoyDoc {
+  const { target, preset } = input;
+  const { host } = baseUrlParts(preset.provider.baseURL);
+  const value = {
+    apiVersion: "gateway.networking.k8s.io/v1",
+    kind: "HTTPRoute",
+    metadata: metadata(`${target}-well-known`, input.namespace),
+    spec: {
+      parentRefs: [{ name: "YOUR_GATEWAY" }],
+      hostnames: [host],
+      rules: [
+        {
+          matches: [{ path: { type: "Exact", value: wk.path } }],
+          filters: [
+            {
+              type: "ExtensionRef",
+              extensionRef: { group: "gateway.envoyproxy.io", kind: "HTTPRouteFilter", name: filter },
+            },
+          ],
+        },
+      ],
+    },
+  };
+  return {
+    header: [
+      `${wk.path} without a token: no SecurityPolicy targets this route (the JWT policy targets "${target}").`,
+      "If your JWT policy targets the Gateway instead of the route, this path needs it too: attach the",
+      "policy to routes, or this document cannot be fetched before login.",
+    ].join("\n"),
+    value,
+    notes: [
+      {
+        path: ["spec", "parentRefs"],
+        comment: `Copy parentRefs and hostnames from the HTTPRoute "${target}".`,
+      },
+    ],
+  };
+}
+
 /** The Envoy Gateway documents for a preset, in the order they should be applied. */
 export function gatewayDocs(input: EnvoyInputs): EnvoyDoc[] {
   const docs: EnvoyDoc[] = [];
@@ -247,6 +330,13 @@ export function gatewayDocs(input: EnvoyInputs): EnvoyDoc[] {
     docs.push(route, apiKeyPolicy(input, (route.value.metadata as { name: string }).name));
   } else if (input.apiKey) {
     docs.push(apiKeyPolicy(input, input.target));
+  }
+  if (input.wellKnown) {
+    const filter = wellKnownFilter(input, input.wellKnown);
+    docs.push(
+      filter,
+      wellKnownRouteDoc(input, input.wellKnown, (filter.value.metadata as { name: string }).name),
+    );
   }
   return docs;
 }

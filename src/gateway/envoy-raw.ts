@@ -10,6 +10,7 @@ import {
   type Note,
   USER_EMAIL_HEADER,
   USER_ID_HEADER,
+  type WellKnownRoute,
 } from "./envoy-gateway.js";
 
 export const JWT_AUTHN_FILTER = "envoy.filters.http.jwt_authn";
@@ -61,7 +62,25 @@ function cluster(name: string, uri: string): Record<string, unknown> {
   return value;
 }
 
-/** The raw Envoy fragment (one YAML document with `http_filters` and `clusters`). */
+/** Envoy's default `max_direct_response_body_size_bytes` of a route configuration. */
+export const DIRECT_RESPONSE_LIMIT = 4096;
+
+/** A route that answers the document itself (`direct_response`), to go before the gateway's routes. */
+function wellKnownRoute(wk: WellKnownRoute): Record<string, unknown> {
+  return {
+    name: "opencode-well-known",
+    match: { path: wk.path },
+    direct_response: { status: 200, body: { inline_string: wk.body } },
+    response_headers_to_add: [
+      {
+        header: { key: "content-type", value: "application/json" },
+        append_action: "OVERWRITE_IF_EXISTS_OR_ADD",
+      },
+    ],
+  };
+}
+
+/** The raw Envoy fragment (one YAML document with `http_filters`, `clusters` and maybe `routes`). */
 export function rawDoc(input: EnvoyInputs): EnvoyDoc {
   const { preset, jwt } = input;
   if (!jwt) throw new Error("rawDoc needs the JWT settings");
@@ -98,12 +117,16 @@ export function rawDoc(input: EnvoyInputs): EnvoyDoc {
         typed_config: {
           "@type": JWT_AUTHN_TYPE,
           providers: { [preset.id]: provider },
-          rules: [{ match: { prefix: "/" }, requires: { provider_name: preset.id } }],
+          rules: [
+            ...(input.wellKnown ? [{ match: { path: input.wellKnown.path } }] : []),
+            { match: { prefix: "/" }, requires: { provider_name: preset.id } },
+          ],
         },
       },
       { name: "envoy.filters.http.router", typed_config: { "@type": ROUTER_TYPE } },
     ],
     clusters: [cluster(clusterName, jwt.jwksUri)],
+    ...(input.wellKnown ? { routes: [wellKnownRoute(input.wellKnown)] } : {}),
   };
   const p = ["http_filters", 1, "typed_config", "providers", preset.id];
   const notes: Note[] = [
@@ -131,7 +154,9 @@ export function rawDoc(input: EnvoyInputs): EnvoyDoc {
     {
       path: ["http_filters", 1, "typed_config", "rules"],
       comment: [
-        "First match wins. Every path needs a valid token from this provider.",
+        input.wellKnown
+          ? `First match wins. ${input.wellKnown.path} needs no token (a rule without requires), every other path\na valid token from this provider.`
+          : "First match wins. Every path needs a valid token from this provider.",
         ...(input.apiKey
           ? [
               `API keys ("${preset.auth.apiKey.header}"): jwt_authn cannot check them. Add, before this rule,`,
@@ -149,6 +174,18 @@ export function rawDoc(input: EnvoyInputs): EnvoyDoc {
         : "Add to static_resources.clusters. TLS with SNI; the certificate must chain to the CA bundle and name the host.",
     },
   ];
+  if (input.wellKnown) {
+    const size = Buffer.byteLength(input.wellKnown.body);
+    notes.push({
+      path: ["routes"],
+      comment: [
+        `Put first in route_config.virtual_hosts[].routes: OpenCode's onboarding document, answered by Envoy.`,
+        size > DIRECT_RESPONSE_LIMIT
+          ? `The body is ${size} bytes: set route_config.max_direct_response_body_size_bytes to at least ${size}\n(Envoy's default is ${DIRECT_RESPONSE_LIMIT}).`
+          : `The body is ${size} bytes (within Envoy's default max_direct_response_body_size_bytes of ${DIRECT_RESPONSE_LIMIT}).`,
+      ].join("\n"),
+    });
+  }
   if (!jwksLoopbackHttp) {
     notes.push({
       path: ["clusters", 0, "transport_socket"],

@@ -1,186 +1,67 @@
 /**
- * Checks a JSON Schema cannot express. For an Envoy Gateway SecurityPolicy: the CEL rules
- * (`x-kubernetes-validations`) of the CRD for the fields we emit, plus a few of our own (issuer set,
- * https JWKS, unique provider names). For raw Envoy: cross references (rules → providers, http_uri →
- * clusters, TLS to the JWKS host) the proto cannot state. Also helpers to run the CRD's
- * `openAPIV3Schema` through a JSON Schema validator such as ajv.
+ * Checks a JSON Schema cannot express. For Envoy Gateway documents: the CRD's own CEL rules
+ * (`x-kubernetes-validations`, evaluated from the vendored CRD by cel-rules.ts) plus a few hardening
+ * checks of ours the CRD does not make (issuer set, unique provider names, an http(s) JWKS URI). For
+ * raw Envoy: cross references (rules → providers, http_uri → clusters, TLS to the JWKS host) the proto
+ * cannot state.
  */
 import { isLoopbackHost } from "../core/loopback.js";
+import { celRuleIssues } from "./cel-rules.js";
+import { httpRouteFilterSchema, securityPolicySchema } from "./generated/crds.js";
+import type { PolicyIssue } from "./policy-issue.js";
 
-export interface PolicyIssue {
-  /** Dotted path into the document, with list indexes: `spec.jwt.providers[0].remoteJWKS`. */
-  path: string;
-  message: string;
-}
+export type { PolicyIssue } from "./policy-issue.js";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
-const has = (o: Obj, key: string): boolean => o[key] !== undefined && o[key] !== null;
 const list = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-const TARGET_KINDS = ["Gateway", "ListenerSet", "HTTPRoute", "GRPCRoute", "TCPRoute"];
-const ROUTE_KINDS = ["HTTPRoute", "GRPCRoute", "TCPRoute"];
-const GATEWAY_API_GROUP = "gateway.networking.k8s.io";
-
-function checkTargets(spec: Obj, out: PolicyIssue[]): void {
-  const selectors = list(spec.targetSelectors);
-  const count =
-    Number(has(spec, "targetRef")) + Number(has(spec, "targetRefs")) + Number(selectors.length > 0);
-  if (count !== 1)
-    out.push({
-      path: "spec",
-      message: "exactly one of targetRef, targetRefs or targetSelectors must be set",
-    });
-  const refs: Array<[string, unknown]> = [];
-  if (isObj(spec.targetRef)) refs.push(["spec.targetRef", spec.targetRef]);
-  list(spec.targetRefs).forEach((ref, i) => {
-    refs.push([`spec.targetRefs[${i}]`, ref]);
-  });
-  for (const [path, ref] of refs) {
-    if (!isObj(ref)) continue;
-    if (ref.group !== GATEWAY_API_GROUP)
-      out.push({ path: `${path}.group`, message: `must be ${GATEWAY_API_GROUP}` });
-    if (!TARGET_KINDS.includes(String(ref.kind)))
-      out.push({ path: `${path}.kind`, message: `must be one of ${TARGET_KINDS.join(", ")}` });
-  }
-  selectors.forEach((sel, i) => {
-    if (isObj(sel) && has(sel, "group") && sel.group !== GATEWAY_API_GROUP) {
-      out.push({ path: `spec.targetSelectors[${i}].group`, message: `must be ${GATEWAY_API_GROUP}` });
-    }
-  });
-  if (has(spec, "mergeType")) {
-    if (spec.mergeType === "Replace")
-      out.push({ path: "spec.mergeType", message: "Replace is not a valid MergeType for SecurityPolicy" });
-    const kinds = [
-      ...refs.map(([, r]) => (isObj(r) ? r.kind : undefined)),
-      ...selectors.map((s) => (isObj(s) ? s.kind : undefined)),
-    ];
-    if (!kinds.every((k) => ROUTE_KINDS.includes(String(k))))
-      out.push({ path: "spec.mergeType", message: "mergeType can only be used with xRoute targets" });
-  }
-}
-
-function checkRemoteJwks(remote: Obj, path: string, out: PolicyIssue[]): void {
-  if (has(remote, "backendRef"))
-    out.push({
-      path: `${path}.backendRef`,
-      message: "BackendRefs must be used, backendRef is not supported",
-    });
-  const retry =
-    isObj(remote.backendSettings) && isObj(remote.backendSettings.retry)
-      ? remote.backendSettings.retry
-      : undefined;
-  if (retry && isObj(retry.perRetry) && has(retry.perRetry, "timeout")) {
-    out.push({
-      path: `${path}.backendSettings.retry.perRetry.timeout`,
-      message: "Retry timeout is not supported",
-    });
-  }
-  if (retry && isObj(retry.retryOn) && has(retry.retryOn, "httpStatusCodes")) {
-    out.push({
-      path: `${path}.backendSettings.retry.retryOn.httpStatusCodes`,
-      message: "HTTPStatusCodes is not supported",
-    });
-  }
-  if (typeof remote.uri === "string" && !/^https:\/\//i.test(remote.uri)) {
-    out.push({
-      path: `${path}.uri`,
-      message: "must be an https URI: Envoy Gateway fetches the JWKS over TLS only",
-    });
-  }
-}
-
-function checkProvider(p: Obj, path: string, out: PolicyIssue[]): void {
-  if (p.recomputeRoute === true && list(p.claimToHeaders).length === 0) {
-    out.push({
-      path: `${path}.claimToHeaders`,
-      message: "claimToHeaders must be specified if recomputeRoute is enabled",
-    });
-  }
-  const remote = has(p, "remoteJWKS");
-  const local = has(p, "localJWKS");
-  if (!remote && !local) out.push({ path, message: "either remoteJWKS or localJWKS must be specified" });
-  if (remote && local) out.push({ path, message: "remoteJWKS and localJWKS cannot both be specified" });
-  if (isObj(p.remoteJWKS)) checkRemoteJwks(p.remoteJWKS, `${path}.remoteJWKS`, out);
-  if (isObj(p.localJWKS)) {
-    const l = p.localJWKS;
-    const type = l.type ?? "Inline";
-    const ok =
-      type === "Inline"
-        ? has(l, "inline") && !has(l, "valueRef")
-        : type === "ValueRef" && has(l, "valueRef") && !has(l, "inline");
-    if (!ok)
-      out.push({
-        path: `${path}.localJWKS`,
-        message: "exactly one of inline or valueRef must be set with correct type",
-      });
-  }
+/** Our own checks of a JWT provider, beyond the CRD. */
+function hardenProvider(p: Obj, path: string, out: PolicyIssue[]): void {
   if (typeof p.issuer !== "string" || p.issuer.length === 0) {
     out.push({
       path: `${path}.issuer`,
       message: "issuer is required: without it tokens of any issuer signed by these keys pass",
     });
   }
-}
-
-function checkJwt(jwt: Obj, out: PolicyIssue[]): void {
-  if (has(jwt, "optional") && has(jwt, "failOpen")) {
+  const uri = isObj(p.remoteJWKS) ? p.remoteJWKS.uri : undefined;
+  if (typeof uri === "string" && !/^https?:\/\/[^/?#\s]+/i.test(uri)) {
     out.push({
-      path: "spec.jwt",
-      message: "optional and failOpen cannot both be set; failOpen already tolerates a missing JWT",
+      path: `${path}.remoteJWKS.uri`,
+      message: "must be an https (or, inside the cluster, http) URL of the issuer's JWKS",
     });
   }
-  const seen = new Set<unknown>();
-  list(jwt.providers).forEach((p, i) => {
-    if (!isObj(p)) return;
-    if (seen.has(p.name))
-      out.push({
-        path: `spec.jwt.providers[${i}].name`,
-        message: `duplicate provider name "${String(p.name)}"`,
-      });
-    seen.add(p.name);
-    checkProvider(p, `spec.jwt.providers[${i}]`, out);
-  });
 }
 
-function checkAuthorization(spec: Obj, out: PolicyIssue[]): void {
-  const rules = isObj(spec.authorization) ? list(spec.authorization.rules) : [];
-  rules.forEach((rule, i) => {
-    if (!isObj(rule)) return;
-    if (!has(rule, "principal") && !has(rule, "cel")) {
-      out.push({
-        path: `spec.authorization.rules[${i}]`,
-        message: "at least one of principal or cel must be specified",
-      });
-    }
-    if (isObj(rule.principal) && has(rule.principal, "jwt") && !has(spec, "jwt")) {
-      out.push({
-        path: "spec.jwt",
-        message: "if authorization.rules.principal.jwt is used, jwt must be defined",
-      });
-    }
-  });
-}
-
-/** The CRD's CEL rules (and our own hardening checks) for a SecurityPolicy document. */
+/**
+ * Why Envoy Gateway would reject (or we refuse) a SecurityPolicy: the CRD's CEL rules at the nodes
+ * where they are declared, then our hardening checks. Field types and unknown fields are the JSON
+ * Schema's part (crd-schema.ts).
+ */
 export function checkSecurityPolicy(doc: unknown): PolicyIssue[] {
-  const out: PolicyIssue[] = [];
   if (!isObj(doc) || !isObj(doc.spec)) return [{ path: "spec", message: "a SecurityPolicy needs a spec" }];
-  const spec = doc.spec;
-  checkTargets(spec, out);
-  if (isObj(spec.jwt)) checkJwt(spec.jwt, out);
-  if (isObj(spec.apiKeyAuth)) {
-    list(spec.apiKeyAuth.extractFrom).forEach((source, i) => {
-      const n = isObj(source) ? ["headers", "params", "cookies"].filter((k) => has(source, k)).length : 0;
-      if (n !== 1)
+  const out = celRuleIssues(securityPolicySchema, doc);
+  const jwt = doc.spec.jwt;
+  if (isObj(jwt)) {
+    const seen = new Set<unknown>();
+    list(jwt.providers).forEach((p, i) => {
+      if (!isObj(p)) return;
+      if (seen.has(p.name))
         out.push({
-          path: `spec.apiKeyAuth.extractFrom[${i}]`,
-          message: "exactly one of headers, params, or cookies must be specified",
+          path: `spec.jwt.providers[${i}].name`,
+          message: `duplicate provider name "${String(p.name)}"`,
         });
+      seen.add(p.name);
+      hardenProvider(p, `spec.jwt.providers[${i}]`, out);
     });
   }
-  checkAuthorization(spec, out);
   return out;
+}
+
+/** The HTTPRouteFilter CRD's CEL rules for a filter document. */
+export function checkHttpRouteFilter(doc: unknown): PolicyIssue[] {
+  if (!isObj(doc) || !isObj(doc.spec)) return [{ path: "spec", message: "an HTTPRouteFilter needs a spec" }];
+  return celRuleIssues(httpRouteFilterSchema, doc);
 }
 
 const JWT_AUTHN_TYPE = "type.googleapis.com/envoy.extensions.filters.http.jwt_authn.v3.JwtAuthentication";
@@ -254,6 +135,32 @@ function checkRawProvider(p: Obj, path: string, clusters: Map<string, Obj>, out:
   }
 }
 
+/** Whether a jwt_authn rule's match covers the exact path (prefix or path match only). */
+function ruleCovers(rule: unknown, path: string): boolean {
+  if (!isObj(rule) || !isObj(rule.match)) return false;
+  const { match } = rule;
+  if (typeof match.path === "string") return match.path === path;
+  if (typeof match.prefix === "string") return path.startsWith(match.prefix);
+  return false;
+}
+
+/** A route Envoy answers itself must be reachable without a token: the first rule covering it requires none. */
+function checkDirectRoutes(doc: Obj, rules: unknown[], base: string, out: PolicyIssue[]): void {
+  list(doc.routes).forEach((route, i) => {
+    if (!isObj(route) || !isObj(route.direct_response) || !isObj(route.match)) return;
+    const path = route.match.path;
+    if (typeof path !== "string") return;
+    const k = rules.findIndex((r) => ruleCovers(r, path));
+    const rule = rules[k];
+    if (isObj(rule) && rule.requires !== undefined) {
+      out.push({
+        path: `${base}.rules[${k}]`,
+        message: `requires a token for ${path}, which routes[${i}] answers for clients that have none yet`,
+      });
+    }
+  });
+}
+
 /** Cross references of a raw Envoy fragment (`http_filters` + `clusters`) the proto cannot state. */
 export function checkRawEnvoy(doc: unknown): PolicyIssue[] {
   const out: PolicyIssue[] = [];
@@ -283,6 +190,7 @@ export function checkRawEnvoy(doc: unknown): PolicyIssue[] {
   for (const [name, p] of Object.entries(providers)) {
     if (isObj(p)) checkRawProvider(p, `${base}.providers.${name}`, clusters, out);
   }
+  checkDirectRoutes(doc, list(config.rules), base, out);
   list(config.rules).forEach((rule, i) => {
     const refs: Array<[string, string]> = [];
     if (isObj(rule)) requiredProviders(rule.requires, `${base}.rules[${i}].requires`, refs);
@@ -291,71 +199,4 @@ export function checkRawEnvoy(doc: unknown): PolicyIssue[] {
     }
   });
   return out;
-}
-
-/**
- * The CRD's `openAPIV3Schema` as a JSON Schema for ajv (`strict: false`): `x-kubernetes-*` keywords
- * dropped, `nullable` turned into a `null` type, and unknown fields rejected where the structural
- * schema would prune them (objects with `properties` and no `x-kubernetes-preserve-unknown-fields`),
- * as `kubectl apply` does with strict field validation.
- */
-export function crdToJsonSchema(node: unknown): unknown {
-  if (Array.isArray(node)) return node.map(crdToJsonSchema);
-  if (!isObj(node)) return node;
-  const out: Obj = {};
-  for (const [key, value] of Object.entries(node)) {
-    if (key.startsWith("x-kubernetes-") || key === "nullable") continue;
-    out[key] =
-      key === "properties" && isObj(value)
-        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, crdToJsonSchema(v)]))
-        : crdToJsonSchema(value);
-  }
-  if (node.nullable === true && typeof out.type === "string") out.type = [out.type, "null"];
-  if (
-    isObj(node.properties) &&
-    node.additionalProperties === undefined &&
-    node["x-kubernetes-preserve-unknown-fields"] !== true
-  ) {
-    out.additionalProperties = false;
-  }
-  return out;
-}
-
-/** A JSON pointer (`/spec/jwt/providers/0`) as a dotted path (`spec.jwt.providers[0]`). */
-export function pointerToPath(pointer: string): string {
-  return pointer
-    .split("/")
-    .slice(1)
-    .map((p) => p.replace(/~1/g, "/").replace(/~0/g, "~"))
-    .reduce((path, part) => (/^\d+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), "");
-}
-
-/** ajv errors as issues; the path names the offending (unknown or missing) field itself. */
-export function schemaIssues(
-  errors:
-    | ReadonlyArray<{
-        instancePath: string;
-        keyword: string;
-        params: Record<string, unknown>;
-        message?: string;
-      }>
-    | null
-    | undefined,
-  prefix = "",
-): PolicyIssue[] {
-  return (errors ?? []).map((e) => {
-    const field =
-      e.keyword === "additionalProperties"
-        ? e.params.additionalProperty
-        : e.keyword === "required"
-          ? e.params.missingProperty
-          : undefined;
-    const pointer = field === undefined ? e.instancePath : `${e.instancePath}/${String(field)}`;
-    const inner = pointerToPath(pointer);
-    const path = prefix && inner ? `${prefix}.${inner}` : prefix || inner;
-    return {
-      path,
-      message: e.keyword === "additionalProperties" ? "unknown field" : (e.message ?? e.keyword),
-    };
-  });
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { parse } from "jsonc-parser";
+import { recordedWellKnownOptions } from "./well-known.js";
 
 const NAMES = ["opencode.json", "opencode.jsonc", ".opencode/opencode.json", ".opencode/opencode.jsonc"];
 
@@ -21,6 +22,17 @@ export function globalOpencodeConfigFiles(env: NodeJS.ProcessEnv = process.env):
   const files = ["config.json", "opencode.json", "opencode.jsonc"].map((name) => join(dir, name));
   if (env.OPENCODE_CONFIG) files.push(resolve(env.OPENCODE_CONFIG));
   return files.filter((file) => existsSync(file));
+}
+
+/**
+ * OpenCode's managed (system-wide) config folder, as OpenCode 1.18.33 finds it (`managedConfigDir`):
+ * written by administrators, read last. `OPENCODE_TEST_MANAGED_CONFIG_DIR` is OpenCode's own override.
+ */
+export function managedOpencodeConfigDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.OPENCODE_TEST_MANAGED_CONFIG_DIR) return env.OPENCODE_TEST_MANAGED_CONFIG_DIR;
+  if (process.platform === "darwin") return "/Library/Application Support/opencode";
+  if (process.platform === "win32") return join(env.ProgramData || "C:\\ProgramData", "opencode");
+  return "/etc/opencode";
 }
 
 /** Project OpenCode config files from `directory` up to the repository root or HOME (untrusted). */
@@ -48,7 +60,8 @@ function pluginEntries(config: Record<string, unknown> | undefined): unknown[] {
 
 /**
  * Whether the plugin options OpenCode handed over are the ones in the user's own config (global
- * opencode.json, OPENCODE_CONFIG, OPENCODE_CONFIG_CONTENT). Options written only in a project's
+ * opencode.json, OPENCODE_CONFIG, OPENCODE_CONFIG_CONTENT), the managed config folder, or a
+ * well-known document the user logged in with (recorded by `login --well-known`). Options written only in a project's
  * opencode.json are untrusted: they may add presets and model settings, never redirect a credential.
  */
 export function pluginOptionsTrusted(
@@ -58,7 +71,14 @@ export function pluginOptionsTrusted(
 ): boolean {
   if (options === undefined || options === null) return true;
   const wanted = JSON.stringify(options);
-  const configs = globalOpencodeConfigFiles(env).map(readJsonc);
+  // Options a well-known login of the user's recorded (the document is config from a URL).
+  if (recordedWellKnownOptions(env).includes(wanted)) return true;
+  const managed = managedOpencodeConfigDir(env);
+  const files = [
+    ...globalOpencodeConfigFiles(env),
+    ...["opencode.json", "opencode.jsonc"].map((name) => join(managed, name)).filter((f) => existsSync(f)),
+  ];
+  const configs = files.map(readJsonc);
   if (env.OPENCODE_CONFIG_CONTENT) {
     try {
       configs.push(JSON.parse(env.OPENCODE_CONFIG_CONTENT));

@@ -35,7 +35,12 @@ export interface GatewayOptions {
   modelInfo?: boolean;
   /** One line per request; never contains a token or key. */
   log?: (line: string) => void;
+  /** OpenCode's onboarding document, answered at GET /.well-known/opencode without authentication. */
+  wellKnown?: unknown;
 }
+
+/** Where OpenCode's `auth login <url>` looks, as the production gateway serves it (outside auth). */
+export const WELL_KNOWN_PATH = "/.well-known/opencode";
 
 export type AuthKind = "bearer" | "api-key" | "none";
 
@@ -62,7 +67,12 @@ export type GatewayFault =
   | { oversizedBytes: number };
 
 export interface Gateway {
+  /** The OpenAI-compatible base URL (`…/v1`). */
   url: string;
+  /** Scheme, host and port: what a person types in `opencode auth login <origin>`. */
+  origin: string;
+  /** Serves (or, with undefined, stops serving) the document at /.well-known/opencode. */
+  setWellKnown(document: unknown): void;
   requests: GatewayRequest[];
   /** Faults apply after authentication; "models" (default) = GET /v1/models[/id] and the model/info routes. */
   setFault(f: GatewayFault, paths?: "models" | "all"): void;
@@ -205,6 +215,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const keys = Object.entries(opts.apiKeys ?? {}).map(([client, key]) => ({ client, hash: digest(key) }));
   const requests: GatewayRequest[] = [];
   let fault: GatewayFault = null;
+  let wellKnown = opts.wellKnown;
   let faultPaths: "models" | "all" = "models";
   let sequence = 0;
 
@@ -427,6 +438,16 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (
+      path === WELL_KNOWN_PATH &&
+      wellKnown !== undefined &&
+      (req.method === "GET" || req.method === "HEAD")
+    ) {
+      // Like Envoy's direct response on its own route: no credential is looked at.
+      record(req, path, { auth: "none" }, 200);
+      req.resume();
+      return sendJson(res, 200, wellKnown);
+    }
     const auth = await authenticate(req);
     if (auth.reason) {
       const [type, message] = DENY[auth.reason];
@@ -497,6 +518,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
 
   return {
     url: `http://${host}:${port}/v1`,
+    origin: `http://${host}:${port}`,
+    setWellKnown(document) {
+      wellKnown = document;
+    },
     requests,
     setFault(f, paths = "models") {
       fault = f;

@@ -6,7 +6,7 @@ import { parseAllDocuments } from "yaml";
 import { renderEnvoyExample } from "../../scripts/render-envoy-example.js";
 import { envoyCommand } from "../../src/cli/commands/envoy.js";
 import { ErrorCode, isOidcError, type OidcError } from "../../src/core/errors.js";
-import { renderEnvoy, resolveJwksUri } from "../../src/gateway/render.js";
+import { renderEnvoy, resolveJwksUri, yamlComment } from "../../src/gateway/render.js";
 import { checkRawEnvoy, checkSecurityPolicy } from "../../src/gateway/validate-policy.js";
 import { applyDefaults } from "../../src/presets/defaults.js";
 import type { Preset, PresetDocument } from "../../src/presets/types.js";
@@ -121,11 +121,75 @@ describe("renderEnvoy --format gateway", () => {
     expect(keyOnly[0]?.spec.targetRefs[0].name).toBe("haiilo-ai");
   });
 
-  it("refuses a plain-http JWKS URI (Envoy Gateway fetches JWKS over https)", () => {
-    const error = caught(() =>
-      renderEnvoy(preset(), { format: "gateway", jwksUri: "http://127.0.0.1:8080/keys" }),
+  it("takes a plain-http JWKS URI (Envoy Gateway fetches http too), warning unless it is loopback or in the cluster", () => {
+    const render = (jwksUri: string) => {
+      const warnings: string[] = [];
+      const out = docs(
+        renderEnvoy(preset(), { format: "gateway", jwksUri, onWarning: (w) => warnings.push(w) }),
+      );
+      return { uri: out[0]?.spec.jwt.providers[0].remoteJWKS.uri, warnings };
+    };
+    for (const uri of [
+      "http://keycloak.auth.svc.cluster.local/realms/ai/protocol/openid-connect/certs",
+      "http://keycloak.auth.svc/keys",
+      "http://keycloak/keys",
+      "http://127.0.0.1:8080/keys",
+    ]) {
+      expect(render(uri)).toEqual({ uri, warnings: [] });
+    }
+    const outside = render("http://idp.example.com/keys");
+    expect(outside.uri).toBe("http://idp.example.com/keys");
+    expect(outside.warnings).toHaveLength(1);
+    expect(outside.warnings[0]).toMatch(
+      /^Warning: the JWKS URI http:\/\/idp\.example\.com\/keys uses plain http to idp\.example\.com/,
     );
-    expect(error.code).toBe(ErrorCode.INSECURE_URL);
+    expect(render(JWKS).warnings).toEqual([]);
+  });
+
+  it("refuses a JWKS URI that is no http(s) URL or carries credentials", () => {
+    for (const jwksUri of [
+      "ftp://idp.example.com/keys",
+      "not a url",
+      "https://user:pw@idp.example.com/keys",
+    ]) {
+      expect(caught(() => renderEnvoy(preset(), { format: "gateway", jwksUri })).code, jwksUri).toBe(
+        ErrorCode.INSECURE_URL,
+      );
+    }
+  });
+});
+
+describe("--target and --namespace", () => {
+  it("refuses names with line breaks or other control characters, so nothing escapes a YAML comment (L7)", () => {
+    for (const target of [
+      "ai\nkind: Secret",
+      "ai\r- x",
+      "ai\u0000",
+      "ai\u001b[2J",
+      "AI-Route",
+      "ai route",
+      "-ai",
+      "a".repeat(250),
+    ]) {
+      const error = caught(() => renderEnvoy(preset(), { format: "gateway", jwksUri: JWKS, target }));
+      expect(error.code, JSON.stringify(target)).toBe(ErrorCode.USAGE);
+      expect([...error.message].some((c) => c.charCodeAt(0) < 0x20)).toBe(false);
+      expect(error.hint).toContain("--target");
+    }
+    const error = caught(() =>
+      renderEnvoy(preset(), { format: "raw", jwksUri: JWKS, namespace: "ai\nx: 1" }),
+    );
+    expect(error.code).toBe(ErrorCode.USAGE);
+    expect(error.message).toContain('"ai\\nx: 1"');
+  });
+
+  it("keeps every line of the title a comment, whatever it holds", () => {
+    expect(yamlComment("a\nb\r\nc\rkind: Secret")).toBe("# a\n# b\n# c\n# kind: Secret");
+    const yaml = renderEnvoy(preset(), { format: "gateway", jwksUri: JWKS, target: "ai.route-1" });
+    expect(docs(yaml).map((d) => d.kind)).toEqual(["SecurityPolicy", "HTTPRoute", "SecurityPolicy"]);
+    expect(yaml.split("\n")[1]).toBe(
+      "# Regenerate: opencode-oidc envoy --preset haiilo --format gateway --target ai.route-1",
+    );
   });
 });
 
@@ -280,10 +344,17 @@ describe("the shipped envoy/jwt-authn.yaml", () => {
 
   it("holds Option A (SecurityPolicies and the API key HTTPRoute) and Option B (raw filters) with Haiilo's values", () => {
     const all = docs(shipped);
-    expect(all.map((d) => d.kind ?? "raw")).toEqual(["SecurityPolicy", "HTTPRoute", "SecurityPolicy", "raw"]);
+    expect(all.map((d) => d.kind ?? "raw")).toEqual([
+      "SecurityPolicy",
+      "HTTPRoute",
+      "SecurityPolicy",
+      "HTTPRouteFilter",
+      "HTTPRoute",
+      "raw",
+    ]);
     expect(all[0]?.spec.jwt.providers[0].issuer).toBe("https://YOUR_OKTA_DOMAIN/oauth2/YOUR_AUTH_SERVER_ID");
     expect(all[1]?.spec.hostnames).toEqual(["ai.haiilo.cloud"]);
-    expect(all[3]?.clusters[0].transport_socket.typed_config.sni).toBe("YOUR_OKTA_DOMAIN");
+    expect(all[5]?.clusters[0].transport_socket.typed_config.sni).toBe("YOUR_OKTA_DOMAIN");
     expect(shipped).toContain("https://ai.haiilo.cloud/v1");
   });
 });

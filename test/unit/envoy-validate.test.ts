@@ -1,73 +1,79 @@
-import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Ajv, type ValidateFunction } from "ajv";
+import type { ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import { describe, expect, it } from "vitest";
 import { parse, parseAllDocuments } from "yaml";
+import { schemaIssues, structuralValidator } from "../../src/gateway/crd-schema.js";
+import { crdSource, httpRouteFilterSchema, securityPolicySchema } from "../../src/gateway/generated/crds.js";
 import { buildEnvoyDocs } from "../../src/gateway/render.js";
 import {
+  checkHttpRouteFilter,
   checkRawEnvoy,
   checkSecurityPolicy,
-  crdToJsonSchema,
   type PolicyIssue,
-  schemaIssues,
 } from "../../src/gateway/validate-policy.js";
+import { WELL_KNOWN_PATH, wellKnownDocument } from "../../src/opencode/well-known.js";
 import { applyDefaults } from "../../src/presets/defaults.js";
 import type { PresetDocument } from "../../src/presets/types.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const CRD_PATH = resolve(ROOT, "../shared/reference/envoy/gateway.envoyproxy.io_securitypolicies.yaml");
+/** The vendored CRDs (crds/README.md): upstream files, checked by SHA-256 against source.json. */
+const CRD_DIR = resolve(ROOT, "crds/envoy-gateway");
+const SOURCE = JSON.parse(readFileSync(resolve(CRD_DIR, "source.json"), "utf8")) as {
+  tag: string;
+  path: string;
+  files: Record<string, string>;
+};
 const RAW_SCHEMA_PATH = resolve(ROOT, "schemas/envoy-jwt-authn.schema.json");
+const ROUTE_SCHEMA_PATH = resolve(ROOT, "schemas/envoy-route.schema.json");
 
 // biome-ignore lint/suspicious/noExplicitAny: tests poke into parsed YAML freely
 type Doc = Record<string, any>;
 
-/** The CRD's openAPIV3Schema, read now (never a copy): a missing file fails the suite. */
-function loadCrdValidator(): ValidateFunction {
-  if (!existsSync(CRD_PATH)) {
-    throw new Error(
-      `Envoy Gateway SecurityPolicy CRD not found at ${CRD_PATH}: the policy tests validate against it and cannot run without it.`,
-    );
-  }
-  const crd = parse(readFileSync(CRD_PATH, "utf8")) as Doc;
-  const version = (crd.spec?.versions as Doc[] | undefined)?.find((v) => v.name === "v1alpha1");
-  const schema = version?.schema?.openAPIV3Schema;
-  if (!schema) throw new Error(`${CRD_PATH} has no v1alpha1 openAPIV3Schema`);
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  ajv.addFormat("int32", {
-    type: "number",
-    validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31,
-  });
-  ajv.addFormat("int64", { type: "number", validate: (n: number) => Number.isInteger(n) });
-  ajv.addFormat("byte", /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/);
-  ajv.addFormat("date-time", /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i);
-  return ajv.compile(crdToJsonSchema(schema) as object);
-}
-
-function loadRawValidator(): ValidateFunction {
+function loadRawValidator(path = RAW_SCHEMA_PATH): ValidateFunction {
   const ajv = new Ajv2020({ strict: true, strictRequired: false, allErrors: true });
-  return ajv.compile(JSON.parse(readFileSync(RAW_SCHEMA_PATH, "utf8")) as object);
+  return ajv.compile(JSON.parse(readFileSync(path, "utf8")) as object);
 }
 
-// Loaded on first use, so without the CRD every test fails with the message above (none is skipped).
-let cached: { crd: ValidateFunction; raw: ValidateFunction } | undefined;
-const validators = () => (cached ??= { crd: loadCrdValidator(), raw: loadRawValidator() });
+// Compiled on first use (ajv takes most of a second for the SecurityPolicy schema).
+let cached:
+  | { crd: ValidateFunction; filter: ValidateFunction; raw: ValidateFunction; route: ValidateFunction }
+  | undefined;
+const validators = () =>
+  (cached ??= {
+    crd: structuralValidator(securityPolicySchema),
+    filter: structuralValidator(httpRouteFilterSchema),
+    raw: loadRawValidator(),
+    route: loadRawValidator(ROUTE_SCHEMA_PATH),
+  });
 
+/** Everything the API server would say about a SecurityPolicy: schema, CEL rules, plus our hardening. */
 function gatewayIssues(doc: unknown): PolicyIssue[] {
   const { crd } = validators();
   const schema = crd(doc) ? [] : schemaIssues(crd.errors);
   return [...schema, ...checkSecurityPolicy(doc)];
 }
 
+function filterIssues(doc: unknown): PolicyIssue[] {
+  const { filter } = validators();
+  const schema = filter(doc) ? [] : schemaIssues(filter.errors);
+  return [...schema, ...checkHttpRouteFilter(doc)];
+}
+
 function rawIssues(doc: Doc): PolicyIssue[] {
   const filters = (doc.http_filters ?? []) as Doc[];
   const i = filters.findIndex((f) => f.name === "envoy.filters.http.jwt_authn");
   const config = filters[i]?.typed_config;
-  const { raw } = validators();
+  const { raw, route } = validators();
   const schema =
     config === undefined || raw(config) ? [] : schemaIssues(raw.errors, `http_filters[${i}].typed_config`);
-  return [...schema, ...checkRawEnvoy(doc)];
+  const routes = ((doc.routes ?? []) as Doc[]).flatMap((r, k) =>
+    route(r) ? [] : schemaIssues(route.errors, `routes[${k}]`),
+  );
+  return [...schema, ...routes, ...checkRawEnvoy(doc)];
 }
 
 const PRESET = applyDefaults({
@@ -80,24 +86,99 @@ const PRESET = applyDefaults({
   },
 });
 const JWKS = "https://example.okta.com/oauth2/aus1/v1/keys";
+// A plugin spec with a `%` in it: Envoy Gateway would read `%…%` in a direct response as an operator.
+const WELL_KNOWN = {
+  path: WELL_KNOWN_PATH,
+  document: wellKnownDocument(PRESET, { version: "1.2.3", pluginSpec: "file:///opt/100%25/pkg" }),
+};
 const clone = <T>(v: T): T => structuredClone(v);
 const gatewayDocs = () =>
-  buildEnvoyDocs(PRESET, { format: "gateway", jwksUri: JWKS }).map((d) => clone(d.value) as Doc);
+  buildEnvoyDocs(PRESET, { format: "gateway", jwksUri: JWKS, wellKnown: WELL_KNOWN }).map(
+    (d) => clone(d.value) as Doc,
+  );
 const jwtPolicy = () => gatewayDocs()[0] as Doc;
 const keyPolicy = () => gatewayDocs()[2] as Doc;
-const rawDoc = () => clone(buildEnvoyDocs(PRESET, { format: "raw", jwksUri: JWKS })[0]?.value) as Doc;
+const wellKnownFilter = () => gatewayDocs()[3] as Doc;
+const rawDoc = () =>
+  clone(buildEnvoyDocs(PRESET, { format: "raw", jwksUri: JWKS, wellKnown: WELL_KNOWN })[0]?.value) as Doc;
 const P = "spec.jwt.providers[0]";
 const RP = "http_filters[1].typed_config.providers.haiilo";
 
-describe("the reference files", () => {
-  it("has the SecurityPolicy CRD at ../shared/reference (the tests read it, never a copy)", () => {
-    expect(existsSync(CRD_PATH), `missing ${CRD_PATH}`).toBe(true);
+describe("the vendored CRDs", () => {
+  it("are the upstream files recorded in source.json, unedited", () => {
+    for (const [file, sha] of Object.entries(SOURCE.files)) {
+      const text = readFileSync(resolve(CRD_DIR, file), "utf8");
+      expect(createHash("sha256").update(text).digest("hex"), file).toBe(sha);
+    }
+    expect(crdSource).toEqual({ repository: "envoyproxy/gateway", tag: SOURCE.tag, path: SOURCE.path });
+    expect(readFileSync(resolve(ROOT, "crds/README.md"), "utf8")).toContain(SOURCE.tag);
+  });
+
+  it("reach the code as their own schema, only the descriptions dropped", () => {
+    const strip = (node: unknown): unknown =>
+      Array.isArray(node)
+        ? node.map(strip)
+        : typeof node === "object" && node !== null
+          ? Object.fromEntries(
+              Object.entries(node)
+                .filter(([k, v]) => !(k === "description" && typeof v === "string"))
+                .map(([k, v]) => [
+                  k,
+                  k === "properties"
+                    ? Object.fromEntries(Object.entries(v as Doc).map(([p, c]) => [p, strip(c)]))
+                    : strip(v),
+                ]),
+            )
+          : node;
+    const yaml = (file: string) =>
+      (parse(readFileSync(resolve(CRD_DIR, file), "utf8")) as Doc).spec.versions.find(
+        (v: Doc) => v.name === "v1alpha1",
+      ).schema.openAPIV3Schema;
+    expect(securityPolicySchema).toEqual(strip(yaml("gateway.envoyproxy.io_securitypolicies.yaml")));
+    expect(httpRouteFilterSchema).toEqual(strip(yaml("gateway.envoyproxy.io_httproutefilters.yaml")));
   });
 
   it("accepts every rendered document as it is", () => {
-    for (const doc of gatewayDocs().filter((d) => d.kind === "SecurityPolicy"))
-      expect(gatewayIssues(doc)).toEqual([]);
+    const docs = gatewayDocs();
+    expect(docs.map((d) => d.kind)).toEqual([
+      "SecurityPolicy",
+      "HTTPRoute",
+      "SecurityPolicy",
+      "HTTPRouteFilter",
+      "HTTPRoute",
+    ]);
+    for (const doc of docs.filter((d) => d.kind === "SecurityPolicy")) expect(gatewayIssues(doc)).toEqual([]);
+    expect(filterIssues(wellKnownFilter())).toEqual([]);
     expect(rawIssues(rawDoc())).toEqual([]);
+  });
+
+  it("answers /.well-known/opencode outside the JWT requirement with the document itself", () => {
+    const docs = gatewayDocs();
+    const filter = wellKnownFilter();
+    const route = docs[4] as Doc;
+    const inline = filter.spec.directResponse.body.inline as string;
+    expect(inline).not.toContain("%");
+    expect(JSON.parse(inline)).toEqual(WELL_KNOWN.document);
+    expect(filter.spec.directResponse).toMatchObject({ statusCode: 200, contentType: "application/json" });
+    expect(route.spec.rules[0].matches).toEqual([
+      { path: { type: "Exact", value: "/.well-known/opencode" } },
+    ]);
+    expect(route.spec.rules[0].filters[0].extensionRef).toEqual({
+      group: "gateway.envoyproxy.io",
+      kind: "HTTPRouteFilter",
+      name: filter.metadata.name,
+    });
+    const policyTargets = docs
+      .filter((d) => d.kind === "SecurityPolicy")
+      .flatMap((d) => d.spec.targetRefs.map((t: Doc) => t.name));
+    expect(policyTargets).not.toContain(route.metadata.name);
+
+    const raw = rawDoc();
+    expect(raw.routes[0].direct_response).toEqual({
+      status: 200,
+      body: { inline_string: JSON.stringify(WELL_KNOWN.document) },
+    });
+    expect(raw.http_filters[1].typed_config.rules[0]).toEqual({ match: { path: "/.well-known/opencode" } });
   });
 
   it("keeps the shipped example valid", () => {
@@ -107,6 +188,9 @@ describe("the reference files", () => {
     const policies = docs.filter((d) => d.kind === "SecurityPolicy");
     expect(policies).toHaveLength(2);
     for (const doc of policies) expect(gatewayIssues(doc)).toEqual([]);
+    const filters = docs.filter((d) => d.kind === "HTTPRouteFilter");
+    expect(filters.map((d) => d.metadata.name)).toEqual(["haiilo-well-known"]);
+    for (const doc of filters) expect(filterIssues(doc)).toEqual([]);
     const fragment = docs.find((d) => d.http_filters);
     expect(fragment).toBeDefined();
     expect(rawIssues(fragment as Doc)).toEqual([]);
@@ -115,8 +199,8 @@ describe("the reference files", () => {
 
 interface BrokenCase {
   name: string;
-  /** The document broken: the JWT policy, the API key policy or the raw fragment. */
-  base: "jwt" | "key" | "raw";
+  /** The document broken: the JWT policy, the API key policy, the well-known filter or the raw fragment. */
+  base: "jwt" | "key" | "filter" | "raw";
   /** Path of the issue that must be reported. */
   path: string;
   message?: RegExp;
@@ -132,22 +216,23 @@ const BROKEN: BrokenCase[] = [
     name: "both targetRef and targetRefs",
     base: "jwt",
     path: "spec",
-    message: /exactly one of targetRef/,
+    message: /either targetRef or targetRefs must be used/,
     mutate: (d) => (d.spec.targetRef = d.spec.targetRefs[0]),
   },
   {
     name: "no target at all",
     base: "jwt",
     path: "spec",
-    message: /exactly one/,
+    message: /either targetRef or targetRefs must be used/,
     mutate: (d) => delete d.spec.targetRefs,
   },
   {
-    name: "targetRefs and targetSelectors",
+    name: "targetSelectors of another API group",
     base: "jwt",
-    path: "spec",
-    message: /exactly one/,
-    mutate: (d) => (d.spec.targetSelectors = [{ kind: "HTTPRoute", matchLabels: { app: "ai" } }]),
+    path: "spec.targetSelectors[0]",
+    message: /group must be gateway.networking.k8s.io/,
+    mutate: (d) =>
+      (d.spec.targetSelectors = [{ group: "apps", kind: "HTTPRoute", matchLabels: { app: "ai" } }]),
   },
   {
     name: "both remoteJWKS and localJWKS",
@@ -166,8 +251,8 @@ const BROKEN: BrokenCase[] = [
   {
     name: "recomputeRoute without claimToHeaders",
     base: "jwt",
-    path: `${P}.claimToHeaders`,
-    message: /recomputeRoute/,
+    path: P,
+    message: /claimToHeaders must be specified if recomputeRoute is enabled/,
     mutate: (d) => {
       provider(d).recomputeRoute = true;
       delete provider(d).claimToHeaders;
@@ -181,11 +266,11 @@ const BROKEN: BrokenCase[] = [
     mutate: (d) => (provider(d).remoteJWKS.cacheDuration = "5 minutes"),
   },
   {
-    name: "http JWKS URI on a public host",
+    name: "JWKS URI that is no http(s) URL",
     base: "jwt",
     path: `${P}.remoteJWKS.uri`,
     message: /https/,
-    mutate: (d) => (provider(d).remoteJWKS.uri = "http://example.okta.com/keys"),
+    mutate: (d) => (provider(d).remoteJWKS.uri = "ftp://example.okta.com/keys"),
   },
   {
     name: "9 audiences",
@@ -211,7 +296,8 @@ const BROKEN: BrokenCase[] = [
   {
     name: "target kind Service",
     base: "jwt",
-    path: "spec.targetRefs[0].kind",
+    path: "spec",
+    message: /can only have a targetRefs\[\*\]\.kind of Gateway\/ListenerSet\/HTTPRoute/,
     mutate: (d) => (d.spec.targetRefs[0].kind = "Service"),
   },
   {
@@ -239,7 +325,8 @@ const BROKEN: BrokenCase[] = [
   {
     name: "mergeType on a Gateway target",
     base: "jwt",
-    path: "spec.mergeType",
+    path: "spec",
+    message: /mergeType can only be used with xRoute targets/,
     mutate: (d) => {
       d.spec.mergeType = "StrategicMerge";
       d.spec.targetRefs[0].kind = "Gateway";
@@ -259,6 +346,40 @@ const BROKEN: BrokenCase[] = [
     mutate: (d) => delete d.spec.apiKeyAuth.credentialRefs,
   },
   {
+    name: "well-known body of type ValueRef without a valueRef",
+    base: "filter",
+    path: "spec.directResponse.body",
+    message: /valueRef must be set for type ValueRef/,
+    mutate: (d) => (d.spec.directResponse.body.type = "ValueRef"),
+  },
+  {
+    name: "well-known response removing a header",
+    base: "filter",
+    path: "spec.directResponse.header",
+    message: /header.remove is not supported for DirectResponse/,
+    mutate: (d) => (d.spec.directResponse.header = { remove: ["server"] }),
+  },
+  {
+    name: "well-known status as a string",
+    base: "filter",
+    path: "spec.directResponse.statusCode",
+    message: /integer/,
+    mutate: (d) => (d.spec.directResponse.statusCode = "200"),
+  },
+  {
+    name: "raw well-known route behind the JWT rule",
+    base: "raw",
+    path: "http_filters[1].typed_config.rules[0]",
+    message: /requires a token for \/\.well-known\/opencode/,
+    mutate: (d) => d.http_filters[1].typed_config.rules.shift(),
+  },
+  {
+    name: "raw well-known route with a status out of range",
+    base: "raw",
+    path: "routes[0].direct_response.status",
+    mutate: (d) => (d.routes[0].direct_response.status = 700),
+  },
+  {
     name: "unknown raw field",
     base: "raw",
     path: `${RP}.issuer_url`,
@@ -275,16 +396,16 @@ const BROKEN: BrokenCase[] = [
   {
     name: "rules requiring an unknown provider",
     base: "raw",
-    path: "http_filters[1].typed_config.rules[0].requires.provider_name",
+    path: "http_filters[1].typed_config.rules[1].requires.provider_name",
     message: /unknown provider "okta"/,
-    mutate: (d) => (d.http_filters[1].typed_config.rules[0].requires.provider_name = "okta"),
+    mutate: (d) => (d.http_filters[1].typed_config.rules[1].requires.provider_name = "okta"),
   },
   {
     name: "nested requires_any naming an unknown provider",
     base: "raw",
-    path: "http_filters[1].typed_config.rules[0].requires.requires_any.requirements[1].provider_name",
+    path: "http_filters[1].typed_config.rules[1].requires.requires_any.requirements[1].provider_name",
     mutate: (d) => {
-      d.http_filters[1].typed_config.rules[0].requires = {
+      d.http_filters[1].typed_config.rules[1].requires = {
         requires_any: { requirements: [{ provider_name: "haiilo" }, { provider_name: "other" }] },
       };
     },
@@ -344,8 +465,16 @@ const BROKEN: BrokenCase[] = [
 
 describe("broken configurations are caught", () => {
   it.each(BROKEN)("$name → $path", ({ base, mutate, path, message }) => {
-    const doc = base === "raw" ? rawDoc() : base === "key" ? keyPolicy() : jwtPolicy();
-    const check = (d: Doc) => (base === "raw" ? rawIssues(d) : gatewayIssues(d));
+    const doc =
+      base === "raw"
+        ? rawDoc()
+        : base === "key"
+          ? keyPolicy()
+          : base === "filter"
+            ? wellKnownFilter()
+            : jwtPolicy();
+    const check = (d: Doc) =>
+      base === "raw" ? rawIssues(d) : base === "filter" ? filterIssues(d) : gatewayIssues(d);
     // The issue comes from the mutation: the document as rendered has none at that path.
     expect(check(doc).filter((i) => i.path === path)).toEqual([]);
     mutate(doc);

@@ -2,13 +2,14 @@ import { join } from "node:path";
 import { ErrorCode, OidcError } from "../../core/errors.js";
 import { globalConfigDir } from "../../presets/config-files.js";
 import { type Command, PRESET_OPTION } from "../command.js";
-import { out } from "../io.js";
+import { out, say } from "../io.js";
 import { tenantFor } from "../tenant.js";
 import { envoyCommand } from "./envoy.js";
 
 export const envoy: Command = {
   name: "envoy",
-  usage: "envoy [--preset ID] [--format gateway|raw] [--target NAME] [--namespace NS] [--jwks-uri URL]",
+  usage:
+    "envoy [--preset ID] [--format gateway|raw] [--target NAME] [--namespace NS] [--jwks-uri URL] [--no-well-known]",
   summary:
     "Render Envoy configuration that accepts exactly the tokens this preset's logins get: an Envoy Gateway SecurityPolicy (--format gateway, default) or raw jwt_authn http_filters with the JWKS cluster (--format raw). The JWKS URI comes from the preset or the issuer's discovery document.",
   options: {
@@ -23,6 +24,11 @@ export const envoy: Command = {
     "jwks-uri": {
       type: "string",
       description: "JWKS URI, instead of asking the issuer's discovery document",
+    },
+    "well-known": {
+      type: "boolean",
+      default: true,
+      description: "Answer /.well-known/opencode from Envoy (--no-well-known: leave that route out)",
     },
   },
   async run(ctx) {
@@ -40,6 +46,8 @@ export const envoy: Command = {
         namespace: str(ctx.values.namespace),
         jwksUri: str(ctx.values["jwks-uri"]),
         globalConfigFile: join(globalConfigDir(ctx.env), "config.json"),
+        onWarning: say,
+        noWellKnown: ctx.values["well-known"] === false,
       }),
     );
     return 0;

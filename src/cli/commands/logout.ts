@@ -1,14 +1,14 @@
 import { unregisterLogin } from "../../opencode/auth-file.js";
-import { type Command, PRESET_OPTION } from "../command.js";
+import { type Command, PLUGIN_OPTIONS_OPTION, PRESET_OPTION } from "../command.js";
 import { say } from "../io.js";
 import { tenantFor } from "../tenant.js";
 
 export const logout: Command = {
   name: "logout",
-  usage: "logout [--preset ID]",
+  usage: "logout [--preset ID] [--plugin-options JSON]",
   summary:
     "Revoke the tokens at the identity provider (where it supports RFC 7009), delete them and any stored API key.",
-  options: { ...PRESET_OPTION },
+  options: { ...PRESET_OPTION, ...PLUGIN_OPTIONS_OPTION },
   async run(ctx) {
     const tenant = await tenantFor(ctx);
     const result = tenant.oidc

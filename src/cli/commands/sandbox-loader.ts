@@ -25,7 +25,7 @@ export async function loadSandbox(): Promise<SandboxModule & ApproveModule> {
   } catch (error) {
     if ((error as { code?: string }).code === "ERR_MODULE_NOT_FOUND") {
       throw new OidcError(ErrorCode.USAGE, "The sandbox needs the packages oidc-provider and jose.", {
-        hint: "Install them next to this package: npm install --no-save oidc-provider@9 jose@6 (they are optional peer dependencies).",
+        hint: "They are optional peer dependencies. In the folder where this package is installed, run:\n  npm install --no-save oidc-provider@9 jose@6",
         cause: error,
       });
     }

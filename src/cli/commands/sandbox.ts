@@ -1,6 +1,10 @@
 import { once } from "node:events";
+import { describeError } from "../../core/errors.js";
+import { wellKnownDocument } from "../../opencode/well-known.js";
 import type { Command } from "../command.js";
 import { say } from "../io.js";
+import { tenantFor } from "../tenant.js";
+import { VERSION } from "../version.js";
 import { loadSandbox } from "./sandbox-loader.js";
 
 export const sandbox: Command = {
@@ -22,6 +26,17 @@ export const sandbox: Command = {
       log: ctx.values.quiet ? undefined : (line) => say(`[sandbox] ${line}`),
     });
     const exports = Object.entries(box.env).map(([k, v]) => `export ${k}=${v}`);
+    // The gateway also serves OpenCode's onboarding document for the Haiilo preset pointed at it.
+    let onboarding: string;
+    try {
+      const tenant = await tenantFor({ ...ctx, env: { ...ctx.env, ...box.env }, values: {} });
+      box.gateway.setWellKnown(wellKnownDocument(tenant.preset, { version: VERSION }));
+      onboarding = VERSION.endsWith("-dev")
+        ? `  (a development build: the document's login runs ${VERSION} through npx, which only a release has)`
+        : `  opencode auth login ${box.gateway.origin}    # no plugin line needed: the gateway's /.well-known/opencode installs it`;
+    } catch (error) {
+      onboarding = `  (no /.well-known/opencode: ${describeError(error)})`;
+    }
     say(
       [
         "Sandbox running.",
@@ -35,7 +50,9 @@ export const sandbox: Command = {
         "  opencode-oidc models",
         `  curl -H "Authorization: Bearer $(opencode-oidc token)" ${box.gateway.url}/models`,
         "",
-        "Then OpenCode (with the plugin in opencode.json, same shell):",
+        "Then OpenCode, in one command (any shell):",
+        onboarding,
+        "or with the plugin in opencode.json (same shell as the exports):",
         '  opencode auth login -p haiiloAi -m "Okta Device Flow"',
         "  opencode models haiiloAi",
         "",

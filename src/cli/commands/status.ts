@@ -1,15 +1,19 @@
 import { decodeJwtClaims } from "../../core/oauth/tokens.js";
 import { plainText } from "../../core/plain-text.js";
-import { type Command, PRESET_OPTION } from "../command.js";
+import { type Command, PLUGIN_OPTIONS_OPTION, PRESET_OPTION } from "../command.js";
 import { json, out } from "../io.js";
 import { tenantFor } from "../tenant.js";
 
 export const status: Command = {
   name: "status",
-  usage: "status [--preset ID] [--json]",
+  usage: "status [--preset ID] [--plugin-options JSON] [--json]",
   summary:
     "Show whether you are logged in: subject, email, expiry, scopes and where the tokens are stored. Never prints a secret.",
-  options: { ...PRESET_OPTION, json: { type: "boolean", description: "Print JSON" } },
+  options: {
+    ...PRESET_OPTION,
+    ...PLUGIN_OPTIONS_OPTION,
+    json: { type: "boolean", description: "Print JSON" },
+  },
   async run(ctx) {
     const tenant = await tenantFor(ctx);
     const tokens = tenant.oidc ? await tenant.store.read(tenant.sessionKey) : undefined;
