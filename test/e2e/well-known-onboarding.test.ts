@@ -3,7 +3,7 @@
  * `opencode auth login <gateway>` with stdin closed, the gateway's /.well-known/opencode (printed by
  * `opencode-oidc well-known`) installs the plugin with the preset and runs this package's login; then
  * models, a chat, a chat after the access token's lifetime (the plugin's refresh), and logout.
- * The run's transcript goes to test/e2e/transcripts/well-known-onboarding.txt.
+ * The run's transcript goes to test-results/transcripts/ (a recorded run is docs/transcripts/).
  */
 import { execFile } from "node:child_process";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
@@ -26,7 +26,7 @@ import {
 import { CLI, PLUGIN_FILE, REPO } from "./support/plugin-home.js";
 
 const execFileAsync = promisify(execFile);
-const TRANSCRIPT = join(REPO, "test/e2e/transcripts/well-known-onboarding.txt");
+const TRANSCRIPT = join(REPO, "test-results/transcripts/well-known-onboarding.txt");
 /** Short-lived access tokens, so the test can outlive one. */
 const ACCESS_TOKEN_TTL_S = 20;
 
@@ -49,7 +49,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   if (transcript.length > 0) {
-    await mkdir(join(REPO, "test/e2e/transcripts"), { recursive: true });
+    await mkdir(join(REPO, "test-results/transcripts"), { recursive: true });
     await writeFile(TRANSCRIPT, `${transcript.join("\n")}\n`);
   }
   await box?.close();
