@@ -30,6 +30,8 @@ export interface SessionKey {
   preset: string;
   issuer: string;
   clientId: string;
+  /** Set for a machine identity (its grant kind), so its tokens never mix with a person's login. */
+  identity?: string;
 }
 
 export interface StorageOptions {

@@ -11,7 +11,7 @@ const known = new Set<string>();
  * `token` is the parameter of a revocation request (RFC 7009).
  */
 const SECRET_NAMES =
-  "token|access_token|refresh_token|id_token|device_code|user_code|client_secret|code_verifier|api_key|apiKey|accessToken|refreshToken|idToken|deviceCode|userCode|key";
+  "token|access_token|refresh_token|id_token|device_code|user_code|client_secret|code_verifier|client_assertion|subject_token|actor_token|api_key|apiKey|accessToken|refreshToken|idToken|deviceCode|userCode|codeVerifier|clientSecret|key";
 
 const SHAPES: Array<[RegExp, string]> = [
   [/eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*/g, "[redacted-jwt]"],

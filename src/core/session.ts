@@ -49,6 +49,18 @@ export interface SessionOptions {
   tenantName?: string;
   /** Shown in the SESSION_ELSEWHERE message instead of the raw binding. */
   describeBinding?: (binding: string | undefined) => string;
+  /**
+   * For a machine identity: gets a new token set with nobody at the keyboard (client credentials,
+   * token exchange). Used when nothing usable is stored and instead of the refresh token grant, under
+   * the same single flight and lock.
+   */
+  obtain?: (ctx: ObtainContext) => Promise<TokenSet>;
+}
+
+export interface ObtainContext {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  clock: Clock;
 }
 
 export interface AccessTokenOptions {
@@ -179,6 +191,17 @@ export class Session {
     return tokens.expiresAt - skew > this.clock.now();
   }
 
+  /** A machine identity replaces tokens stored for another binding by new ones instead of refusing. */
+  private replaceable(tokens: TokenSet): boolean {
+    const wanted = this.options.binding;
+    return (
+      this.options.obtain !== undefined &&
+      wanted !== undefined &&
+      tokens.binding !== undefined &&
+      tokens.binding !== wanted
+    );
+  }
+
   private checkBinding(tokens: TokenSet): void {
     const wanted = this.options.binding;
     // Logins stored before bindings existed carry none: accepted, and bound at first use (`bind`).
@@ -231,24 +254,30 @@ export class Session {
     if (!options.rejected) {
       const stored = await this.options.storage.read(this.key, storage);
       // Nobody is logged in: say so without taking the lock (API-key users ask on every request).
-      if (!stored) throw this.notLoggedIn();
-      this.checkBinding(stored);
-      if (stored.binding === undefined && this.options.binding !== undefined) return this.bind(options);
-      if (this.isFresh(stored)) return this.remember(stored);
-      if (this.isUnexpired(stored) && this.clock.now() < this.retryAfter) return this.remember(stored);
+      if (!stored && !this.options.obtain) throw this.notLoggedIn();
+      if (stored && !this.replaceable(stored)) {
+        this.checkBinding(stored);
+        if (stored.binding === undefined && this.options.binding !== undefined) return this.bind(options);
+        if (this.isFresh(stored)) return this.remember(stored);
+        if (this.isUnexpired(stored) && this.clock.now() < this.retryAfter) return this.remember(stored);
+      }
     }
     let ended: OidcError | undefined;
     const tokens = await this.options.storage.transact(
       this.key,
-      async (current) => {
+      async (found) => {
+        const current = found && !this.replaceable(found) ? found : undefined;
         if (!current) {
-          throw this.notLoggedIn();
+          if (!this.options.obtain) throw this.notLoggedIn();
+          const next = await this.refreshWithRetry(undefined, options.signal, false);
+          return { next, result: next };
         }
         registerSecret(current.accessToken);
         registerSecret(current.refreshToken);
         this.checkBinding(current);
         // Without a refresh token a login lasts as long as its access token, and not a moment less.
-        if (!current.refreshToken && this.isUnexpired(current)) return { result: current };
+        if (!current.refreshToken && !this.options.obtain && this.isUnexpired(current))
+          return { result: current };
         const replaced = options.rejected !== undefined && current.accessToken !== options.rejected;
         if (this.isFresh(current) && (options.rejected === undefined || replaced)) return { result: current };
         try {
@@ -314,6 +343,25 @@ export class Session {
     }
   }
 
+  private async refresher(
+    current: TokenSet,
+    ctx: { signal: AbortSignal | undefined; timeoutMs: number | undefined },
+  ): Promise<() => Promise<TokenSet>> {
+    // The OAuth library is loaded when it is first needed: a start with a fresh token never is.
+    const { refreshTokens } = await import("./oauth/refresh.js");
+    return () =>
+      refreshTokens(this.options.settings, current, { fetch: this.options.fetch, clock: this.clock, ...ctx });
+  }
+
+  private async obtained(
+    obtain: NonNullable<SessionOptions["obtain"]>,
+    ctx: ObtainContext,
+  ): Promise<TokenSet> {
+    const tokens = await obtain(ctx);
+    const { binding } = this.options;
+    return binding === undefined ? tokens : { ...tokens, binding };
+  }
+
   private remember(tokens: TokenSet): TokenSet {
     registerSecret(tokens.accessToken);
     registerSecret(tokens.refreshToken);
@@ -322,7 +370,7 @@ export class Session {
   }
 
   private async refreshWithRetry(
-    current: TokenSet,
+    current: TokenSet | undefined,
     signal: AbortSignal | undefined,
     quick: boolean,
   ): Promise<TokenSet> {
@@ -330,18 +378,15 @@ export class Session {
     const timeoutMs = quick
       ? Math.min(this.retry.quickTimeoutMs, this.options.idpTimeoutMs ?? Number.POSITIVE_INFINITY)
       : this.options.idpTimeoutMs;
-    // The OAuth library is loaded when it is first needed: a start with a fresh token never is.
-    const { refreshTokens } = await import("./oauth/refresh.js");
+    const { obtain } = this.options;
+    const grant = obtain
+      ? () => this.obtained(obtain, { signal, clock: this.clock, ...(timeoutMs && { timeoutMs }) })
+      : await this.refresher(current as TokenSet, { signal, timeoutMs });
     for (let attempt = 1; ; attempt++) {
       try {
         this.refreshCalls++;
-        const next = await refreshTokens(this.options.settings, current, {
-          fetch: this.options.fetch,
-          signal,
-          clock: this.clock,
-          timeoutMs,
-        });
-        this.logger.log("info", "access token refreshed", {
+        const next = await grant();
+        this.logger.log("info", obtain ? "machine token obtained" : "access token refreshed", {
           attempt,
           expiresAt: new Date(next.expiresAt).toISOString(),
         });

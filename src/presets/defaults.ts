@@ -36,12 +36,23 @@ export function applyDefaults(document: PresetDocument): Preset {
       deviceFlow: {
         enabled: doc.auth?.deviceFlow?.enabled ?? true,
         label: doc.auth?.deviceFlow?.label ?? D.deviceFlowLabel,
+        pkce: doc.auth?.deviceFlow?.pkce ?? false,
+      },
+      browser: {
+        enabled: doc.auth?.browser?.enabled ?? false,
+        label: doc.auth?.browser?.label ?? D.browserLabel,
+        ports: [...(doc.auth?.browser?.ports ?? [])],
+        path: doc.auth?.browser?.path ?? D.callbackPath,
       },
       apiKey: {
         enabled: doc.auth?.apiKey?.enabled ?? true,
         label: doc.auth?.apiKey?.label ?? D.apiKeyLabel,
         header: (doc.auth?.apiKey?.header ?? D.apiKeyHeader).toLowerCase(),
         pattern: doc.auth?.apiKey?.pattern ?? D.apiKeyPattern,
+      },
+      machine: {
+        enabled: doc.auth?.machine?.enabled ?? true,
+        clientSecretMethod: doc.auth?.machine?.clientSecretMethod ?? D.clientSecretMethod,
       },
     },
     env: { ...doc.env },

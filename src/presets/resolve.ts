@@ -338,7 +338,7 @@ function attribute(issue: Issue, origins: Origins, presetId: string): Issue {
 }
 
 function missingFields(preset: ResolvedPreset["preset"]): MissingField[] {
-  if (!preset.auth.deviceFlow.enabled) return [];
+  if (!preset.auth.deviceFlow.enabled && !preset.auth.browser.enabled) return [];
   const wanted: Array<[string, unknown]> = [
     ["/oidc/issuer", preset.oidc.issuer],
     ["/oidc/clientId", preset.oidc.clientId],

@@ -1,5 +1,14 @@
 /** A preset document as written by a person (schemas/preset.schema.json). */
 export type AudienceParam = "none" | "audience" | "resource" | "scope";
+export type ClientSecretMethod = "client_secret_basic" | "client_secret_post";
+
+export interface Endpoints {
+  authorization?: string;
+  deviceAuthorization?: string;
+  token?: string;
+  revocation?: string;
+  jwks?: string;
+}
 export type { Modality, ModelRule } from "../core/models/types.js";
 export type { OidcCompat, TokenEndpointAuth } from "../core/oauth/client.js";
 
@@ -25,12 +34,14 @@ export interface PresetDocument {
     audienceParam?: AudienceParam;
     scopes?: string[];
     compat?: Partial<OidcCompat>;
-    endpoints?: { deviceAuthorization?: string; token?: string; revocation?: string; jwks?: string };
+    endpoints?: Endpoints;
     refreshSkewSeconds?: number;
   };
   auth?: {
-    deviceFlow?: { enabled?: boolean; label?: string };
+    deviceFlow?: { enabled?: boolean; label?: string; pkce?: boolean };
+    browser?: { enabled?: boolean; label?: string; ports?: number[]; path?: string };
     apiKey?: { enabled?: boolean; label?: string; header?: string; pattern?: string };
+    machine?: { enabled?: boolean; clientSecretMethod?: ClientSecretMethod };
   };
   env?: Record<string, string>;
   discovery?: {
@@ -73,12 +84,14 @@ export interface Preset {
     audienceParam: AudienceParam;
     scopes: string[];
     compat: OidcCompat;
-    endpoints: { deviceAuthorization?: string; token?: string; revocation?: string; jwks?: string };
+    endpoints: Endpoints;
     refreshSkewSeconds: number;
   };
   auth: {
-    deviceFlow: { enabled: boolean; label: string };
+    deviceFlow: { enabled: boolean; label: string; pkce: boolean };
+    browser: { enabled: boolean; label: string; ports: number[]; path: string };
     apiKey: { enabled: boolean; label: string; header: string; pattern: string };
+    machine: { enabled: boolean; clientSecretMethod: ClientSecretMethod };
   };
   env: Record<string, string>;
   discovery: {

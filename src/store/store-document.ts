@@ -12,6 +12,8 @@ export interface StoredSession extends TokenSet {
   preset: string;
   issuer: string;
   clientId: string;
+  /** The machine identity's grant kind; absent for a person's login. */
+  identity?: string;
   updatedAt: number;
 }
 
@@ -81,6 +83,7 @@ const SESSION_FIELDS: Record<string, Rule> = {
   preset: "optional-string",
   issuer: "optional-string",
   clientId: "optional-string",
+  identity: "optional-string",
   updatedAt: "optional-number",
 };
 
@@ -176,6 +179,6 @@ export function parseStoreDocument(text: string): ParsedDocument {
 
 export function toTokenSet(entry: StoredSession | undefined): TokenSet | undefined {
   if (!entry) return undefined;
-  const { preset: _p, issuer: _i, clientId: _c, updatedAt: _u, ...tokens } = entry;
+  const { preset: _p, issuer: _i, clientId: _c, identity: _m, updatedAt: _u, ...tokens } = entry;
   return tokens;
 }

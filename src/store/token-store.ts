@@ -76,7 +76,8 @@ export interface StoreStatus {
 }
 
 export function sessionId(key: SessionKey): string {
-  return `${key.preset}|${key.issuer}|${key.clientId}`;
+  const base = `${key.preset}|${key.issuer}|${key.clientId}`;
+  return key.identity ? `${base}|machine:${key.identity}` : base;
 }
 
 /** The store file as read: what it holds and, decoded, its document. */
@@ -183,6 +184,7 @@ export class FileTokenStore implements TokenStorage {
           preset: key.preset,
           issuer: key.issuer,
           clientId: key.clientId,
+          ...(key.identity && { identity: key.identity }),
           updatedAt: Date.now(),
         };
       }

@@ -36,7 +36,13 @@ export interface OidcSettings {
   audience?: string | null;
   /** How the audience is requested: not at all, an `audience` or `resource` parameter, or a scope (see compat.ts). */
   audienceParam: "none" | "audience" | "resource" | "scope";
-  endpoints?: { deviceAuthorization?: string; token?: string; revocation?: string; jwks?: string };
+  endpoints?: {
+    authorization?: string;
+    deviceAuthorization?: string;
+    token?: string;
+    revocation?: string;
+    jwks?: string;
+  };
   /** Sent only to the token endpoint, and only when `compat.tokenEndpointAuth` asks for it. */
   clientSecret?: string | null;
   /** Deviations of the IdP from the RFCs; absent fields are strict (compat.ts). */
@@ -107,6 +113,9 @@ const REJECTED_HINT =
  */
 const quote = (text: unknown) => redact(plainText(text) ?? "");
 
+/** The IdP's own words (an `error`, an `error_description`), cleaned as in toIdpError, for other messages. */
+export const idpText = quote;
+
 export function toIdpError(error: unknown, what: string, signal?: AbortSignal): OidcError {
   if (error instanceof OidcError) return error;
   if (signal?.aborted) return new OidcError(ErrorCode.ABORTED, `${what} was cancelled.`, { cause: error });
@@ -126,6 +135,23 @@ export function toIdpError(error: unknown, what: string, signal?: AbortSignal): 
       `${what} was rejected by the identity provider: ${quote(error.error)}${description}.`,
       { hint: REJECTED_HINT, details: { error: quote(error.error), status: error.status } },
     );
+  }
+  if (error instanceof oauth.WWWAuthenticateChallengeError) {
+    // A 401 with a challenge (a client that failed to authenticate); its body is not read.
+    if (error.status >= 500 || error.status === 429) {
+      return new OidcError(
+        ErrorCode.IDP_UNAVAILABLE,
+        `${what} failed: the identity provider answered HTTP ${error.status}.`,
+        { hint: UNAVAILABLE_HINT, details: { status: error.status } },
+      );
+    }
+    const code = quote(
+      error.cause[0]?.parameters.error ?? (error.status === 401 ? "invalid_client" : `HTTP ${error.status}`),
+    );
+    return new OidcError(ErrorCode.IDP_REJECTED, `${what} was rejected by the identity provider: ${code}.`, {
+      hint: REJECTED_HINT,
+      details: { error: code, status: error.status },
+    });
   }
   if (error instanceof oauth.OperationProcessingError && error.cause instanceof Response) {
     const status = error.cause.status;

@@ -35,22 +35,36 @@ export interface DeviceAuthorization {
   /** Epoch ms after which the device code is no longer valid. */
   expiresAt: number;
   intervalSeconds: number;
+  /** PKCE (RFC 7636) verifier when the login was started with a code challenge. Secret. */
+  codeVerifier?: string;
 }
 
 export const DEFAULT_INTERVAL_S = 5;
 export const SLOW_DOWN_STEP_S = 5;
 
-/** RFC 8628 §3.1–3.2: ask the issuer for a device code and a user code. */
+/**
+ * RFC 8628 §3.1–3.2: ask the issuer for a device code and a user code. With `pkce`, the request
+ * carries an S256 code challenge and the polls its verifier (Keycloak clients that enforce PKCE).
+ */
 export async function startDeviceAuthorization(
   settings: OidcSettings,
-  ctx: RequestContext & { clock?: Clock } = {},
+  ctx: RequestContext & { clock?: Clock; pkce?: boolean } = {},
 ): Promise<DeviceAuthorization> {
   const as = await discover(settings, ctx);
   const endpoint = requireEndpoint(as, "device_authorization_endpoint");
   const client = clientFor(settings);
   const now = (ctx.clock ?? systemClock).now();
+  const codeVerifier = ctx.pkce ? oauth.generateRandomCodeVerifier() : undefined;
+  registerSecret(codeVerifier);
   try {
-    const parameters = { scope: requestedScopes(settings).join(" "), ...audienceParameters(settings) };
+    const parameters: Record<string, string> = {
+      scope: requestedScopes(settings).join(" "),
+      ...audienceParameters(settings),
+    };
+    if (codeVerifier) {
+      parameters.code_challenge = await oauth.calculatePKCECodeChallenge(codeVerifier);
+      parameters.code_challenge_method = "S256";
+    }
     const response = await normalizeDeviceAuthorizationResponse(
       await oauth.deviceAuthorizationRequest(
         as,
@@ -81,6 +95,7 @@ export async function startDeviceAuthorization(
     if (answer.verification_uri_complete) auth.verificationUriComplete = answer.verification_uri_complete;
     const message = plainText(answer.message);
     if (message) auth.message = message;
+    if (codeVerifier) auth.codeVerifier = codeVerifier;
     return auth;
   } catch (error) {
     // Name the issuer: with the discovery document cached, this is the first request that fails.
@@ -150,13 +165,10 @@ export async function pollDeviceToken(
       });
     }
     try {
-      const response = await oauth.deviceCodeGrantRequest(
-        as,
-        client,
-        authentication,
-        auth.deviceCode,
-        requestOptions(endpoint, options),
-      );
+      const response = await oauth.deviceCodeGrantRequest(as, client, authentication, auth.deviceCode, {
+        ...requestOptions(endpoint, options),
+        ...(auth.codeVerifier && { additionalParameters: { code_verifier: auth.codeVerifier } }),
+      });
       const tokens = await oauth.processDeviceCodeResponse(as, client, response);
       options.onPoll?.("success", interval);
       return toTokenSet(tokens, clock.now());

@@ -31,6 +31,7 @@ export async function discover(
   const e = settings.endpoints ?? {};
   return {
     ...as,
+    ...(e.authorization && { authorization_endpoint: e.authorization }),
     ...(e.deviceAuthorization && { device_authorization_endpoint: e.deviceAuthorization }),
     ...(e.token && { token_endpoint: e.token }),
     ...(e.revocation && { revocation_endpoint: e.revocation }),
@@ -75,18 +76,21 @@ function mismatchedIssuer(error: unknown): string | undefined {
   return JSON.stringify(plainText(value.slice(0, 300)) ?? "");
 }
 
-export function requireEndpoint(
-  as: oauth.AuthorizationServer,
-  name: "device_authorization_endpoint" | "token_endpoint",
-): string {
+const ENDPOINTS = {
+  authorization_endpoint: { field: "authorization", grant: "the authorization code grant" },
+  device_authorization_endpoint: { field: "deviceAuthorization", grant: "the device authorization grant" },
+  token_endpoint: { field: "token", grant: "the grant" },
+} as const;
+
+export function requireEndpoint(as: oauth.AuthorizationServer, name: keyof typeof ENDPOINTS): string {
   const value = as[name];
   if (typeof value !== "string") {
-    const field = name === "device_authorization_endpoint" ? "deviceAuthorization" : "token";
+    const { field, grant } = ENDPOINTS[name];
     throw new OidcError(
       ErrorCode.DISCOVERY_FAILED,
       `The issuer ${as.issuer} does not publish a ${name.replace(/_/g, " ")}.`,
       {
-        hint: `Enable the device authorization grant for the client, or set oidc.endpoints.${field} in the preset.`,
+        hint: `Enable ${grant} for the client, or set oidc.endpoints.${field} in the preset.`,
       },
     );
   }

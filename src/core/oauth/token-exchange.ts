@@ -1,0 +1,50 @@
+import * as oauth from "oauth4webapi";
+import { type Clock, systemClock, type TokenSet } from "../ports.js";
+import { type OidcSettings, type RequestContext, requestOptions } from "./client.js";
+import { audienceParameters } from "./compat.js";
+import { type ClientAuthentication, clientAuthFor, confidentialClient } from "./client-auth.js";
+import { discover, requireEndpoint } from "./discovery.js";
+import { toTokenSet } from "./tokens.js";
+
+export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
+export const JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt";
+export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+
+export interface TokenExchangeRequest {
+  clientId: string;
+  auth: ClientAuthentication;
+  scopes: readonly string[];
+  subjectToken: string;
+  subjectTokenType: string;
+}
+
+/**
+ * RFC 8693: trade a token from elsewhere (a CI job's OIDC token, a Kubernetes service-account
+ * token) for an access token of this issuer, through oauth4webapi's generic token endpoint request.
+ */
+export async function tokenExchangeGrant(
+  settings: OidcSettings,
+  request: TokenExchangeRequest,
+  ctx: RequestContext & { clock?: Clock } = {},
+): Promise<TokenSet> {
+  const as = await discover(settings, ctx);
+  const endpoint = requireEndpoint(as, "token_endpoint");
+  const client = confidentialClient(request.clientId, request.auth);
+  const parameters: Record<string, string> = {
+    subject_token: request.subjectToken,
+    subject_token_type: request.subjectTokenType,
+    requested_token_type: ACCESS_TOKEN_TYPE,
+    ...audienceParameters(settings),
+  };
+  if (request.scopes.length > 0) parameters.scope = request.scopes.join(" ");
+  const response = await oauth.genericTokenEndpointRequest(
+    as,
+    client,
+    clientAuthFor(request.auth),
+    TOKEN_EXCHANGE_GRANT,
+    parameters,
+    requestOptions(endpoint, ctx),
+  );
+  const answer = await oauth.processGenericTokenEndpointResponse(as, client, response);
+  return toTokenSet(answer, (ctx.clock ?? systemClock).now());
+}
