@@ -1,6 +1,7 @@
 /**
  * Approves (or denies) a device login by driving the sandbox IdP's real HTML pages with fetch and a
- * tiny cookie jar, the way a browser would: user-code form -> confirm -> login -> consent.
+ * tiny cookie jar, the way a browser would: user-code form -> confirm -> login -> consent. The same
+ * for a browser login: authorization URL -> login -> consent -> the redirect to the client.
  */
 
 export interface ApproveOptions {
@@ -25,6 +26,8 @@ interface Page {
   url: string;
   status: number;
   html: string;
+  /** A redirect that left the IdP (to the client's redirect URI), not followed. */
+  leftTo?: string;
 }
 
 const MAX_REDIRECTS = 10;
@@ -81,7 +84,7 @@ class Browser {
   }
 
   /** GET or POST, following redirects by hand so every Set-Cookie along the way is kept. */
-  async open(step: string, url: string, form?: Record<string, string>): Promise<Page> {
+  async open(step: string, url: string, form?: Record<string, string>, stayOn?: string): Promise<Page> {
     let current = url;
     let body: URLSearchParams | undefined = form ? new URLSearchParams(form) : undefined;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop += 1) {
@@ -105,7 +108,11 @@ class Browser {
       const location = response.headers.get("location");
       if (response.status >= 300 && response.status < 400 && location) {
         await response.body?.cancel();
-        current = new URL(location, current).href;
+        const next = new URL(location, current);
+        if (stayOn !== undefined && next.origin !== stayOn) {
+          return { url: current, status: response.status, html: "", leftTo: next.href };
+        }
+        current = next.href;
         body = undefined;
         continue;
       }
@@ -181,4 +188,37 @@ export async function approveDevice(
     }
   }
   throw new Error(`approveDevice: login/consent did not finish, last page ${describe(page)}`);
+}
+
+/**
+ * Signs in at a browser login's authorization URL on the sandbox IdP's real pages (login, consent)
+ * and returns the URL the IdP redirects the browser to (the client's redirect URI with `code`,
+ * `state` and `iss`), without opening it. With `deny`, presses Cancel on the login page: the redirect
+ * then carries `error=access_denied`.
+ */
+export async function approveAuthorization(
+  authorizationUrl: string,
+  opts: ApproveOptions = {},
+): Promise<string> {
+  const browser = new Browser(opts.fetch ?? fetch);
+  const login = opts.login ?? "alice";
+  const idp = new URL(authorizationUrl).origin;
+  let page = await browser.open("open authorization URL", authorizationUrl, undefined, idp);
+  for (let round = 0; round < 4; round += 1) {
+    if (page.leftTo) return page.leftTo;
+    const form = findForm(page);
+    const prompt = form?.fields.prompt;
+    if (form && prompt === "login" && opts.deny) {
+      const cancel = /href="([^"]*\/abort)"/.exec(page.html)?.[1];
+      if (!cancel) throw new Error(`approveAuthorization: no Cancel link on ${describe(page)}`);
+      page = await browser.open("cancel", new URL(decodeEntities(cancel), page.url).href, undefined, idp);
+    } else if (form && prompt === "login") {
+      page = await browser.open("login", form.action, { ...form.fields, login, password: "x" }, idp);
+    } else if (form && prompt === "consent") {
+      page = await browser.open("consent", form.action, form.fields, idp);
+    } else {
+      throw new Error(`approveAuthorization: unexpected page ${describe(page)}`);
+    }
+  }
+  throw new Error(`approveAuthorization: login/consent did not finish, last page ${describe(page)}`);
 }

@@ -1,10 +1,12 @@
 /**
  * A real OpenID Connect provider (oidc-provider) on loopback that behaves like an Okta custom
- * authorization server for the OAuth 2.0 Device Authorization Grant (RFC 8628): JWT access tokens
- * for one audience, refresh tokens with rotation, revocation, plus test hooks (counts, faults,
- * pause/resume, directly minted tokens). Options reshape it for other vendors (opaque tokens, no
- * default audience, another access token issuer, a public issuer behind a proxy): see
- * test/support/vendor-idp.ts. Test/sandbox use only.
+ * authorization server: the Device Authorization Grant (RFC 8628, optionally with PKCE as Keycloak
+ * enforces it) and the Authorization Code grant with PKCE and a loopback redirect (RFC 8252) for one
+ * native client, machine clients (client credentials, private_key_jwt, client assertions) and an
+ * RFC 8693 token exchange; JWT access tokens for one audience, refresh tokens with rotation,
+ * revocation, plus test hooks (counts, faults, pause/resume, directly minted tokens). Options
+ * reshape it for other vendors (opaque tokens, no default audience, another access token issuer, a
+ * public issuer behind a proxy): see test/support/vendor-idp.ts. Test/sandbox use only.
  */
 import { AsyncLocalStorage } from "node:async_hooks";
 import { randomUUID } from "node:crypto";
@@ -15,6 +17,8 @@ import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import Provider, { errors } from "oidc-provider";
 // @ts-expect-error -- untyped deep import; the per-instance memory store of oidc-provider
 import { createMemoryAdapter } from "oidc-provider/lib/adapters/memory_adapter.js";
+import { type DevicePkce, enforceDevicePkce } from "./idp-device-pkce.js";
+import { type MachineClients, machineSetup, TOKEN_EXCHANGE_GRANT } from "./idp-machine.js";
 
 export interface IdpOptions {
   host?: string;
@@ -32,6 +36,13 @@ export interface IdpOptions {
   issueRefreshToken?: boolean;
   /** Lifetime of a device code (default 600). Once expired it answers expired_token for ~15 s, then invalid_grant. */
   deviceCodeTtlSeconds?: number;
+  /** Require PKCE (S256) on the device grant, as a Keycloak client that enforces PKCE does. */
+  devicePkce?: boolean;
+  /**
+   * Redirect URIs of the native client (default `http://127.0.0.1/callback`: any port, RFC 8252
+   * §7.3). Give exact ones (`http://127.0.0.1:18400/callback`) to behave like Okta.
+   */
+  redirectUris?: string[];
   users?: Record<string, { email: string; name?: string }>;
   /** `opaque`: reference access tokens (PingFederate's default, Google's), with `expires_in` only. Default `jwt`. */
   accessTokenFormat?: "jwt" | "opaque";
@@ -65,6 +76,11 @@ const FAULT_PATHS: Record<Exclude<FaultEndpoints, "all">, string> = {
 export interface IdpCounts {
   deviceAuthorization: number;
   deviceCodeGrant: number;
+  authorizationCodeGrant: number;
+  clientCredentialsGrant: number;
+  tokenExchangeGrant: number;
+  /** Machine grants (client credentials, token exchange) answered with an error. */
+  machineGrantFailures: number;
   refreshGrant: number;
   refreshGrantFailures: number;
   revocation: number;
@@ -77,6 +93,8 @@ export interface TestIdp {
   jwksUri: string;
   clientId: string;
   audience: string;
+  /** Confidential clients and the token exchange, with their secrets and keys. */
+  machine: MachineClients;
   counts: IdpCounts;
   setFault(f: IdpFault): void;
   pause(): Promise<void>;
@@ -180,6 +198,10 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
   const counts: IdpCounts = {
     deviceAuthorization: 0,
     deviceCodeGrant: 0,
+    authorizationCodeGrant: 0,
+    clientCredentialsGrant: 0,
+    tokenExchangeGrant: 0,
+    machineGrantFailures: 0,
     refreshGrant: 0,
     refreshGrantFailures: 0,
     revocation: 0,
@@ -193,16 +215,39 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
   const issuer = opts.issuer ?? `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
   const accessTokenFormat = opts.accessTokenFormat ?? "jwt";
 
+  const mint = async (
+    claims: Record<string, unknown> = {},
+    o: { expiresInSeconds?: number; audience?: string; issuer?: string } = {},
+  ) => {
+    const now = Math.floor(Date.now() / 1000);
+    return new SignJWT({ client_id: clientId, scope: apiScopes.join(" "), sub: "alice", ...claims })
+      .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: key.kid })
+      .setIssuer(o.issuer ?? issuer)
+      .setAudience(o.audience ?? audience)
+      .setIssuedAt(now)
+      .setJti(randomUUID())
+      .setExpirationTime(now + (o.expiresInSeconds ?? accessTokenTtl))
+      .sign(key.privateKey);
+  };
+  const machines = await machineSetup({
+    issuer,
+    apiScopes,
+    accessTokenTtl,
+    mintAccessToken: mint,
+    errors,
+  });
+
   const provider = new Provider(issuer, {
     clients: [
       {
         client_id: clientId,
         application_type: "native",
         token_endpoint_auth_method: "none",
-        grant_types: [DEVICE_GRANT, "refresh_token"],
-        response_types: [],
-        redirect_uris: [],
+        grant_types: [DEVICE_GRANT, "authorization_code", "refresh_token"],
+        response_types: ["code"],
+        redirect_uris: opts.redirectUris ?? ["http://127.0.0.1/callback"],
       },
+      ...machines.clients,
     ],
     jwks: { keys: [key.privateJwk] },
     ...(opts.accessTokenIssuer && {
@@ -289,11 +334,20 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     },
   });
 
+  provider.registerGrantType(TOKEN_EXCHANGE_GRANT, machines.tokenExchange, machines.tokenExchangeParameters, [
+    "resource",
+    "audience",
+  ]);
+  const devicePkce: DevicePkce | undefined = opts.devicePkce
+    ? enforceDevicePkce(provider, errors)
+    : undefined;
+
   provider.use(async (ctx: KoaContext, next: () => Promise<void>) => {
     await route.run(ctx.path === "/token" ? "token" : "other", next);
     const name = ctx.oidc?.route;
     const grantType = ctx.oidc?.params?.grant_type;
     if (name === "device_authorization") {
+      devicePkce?.afterDeviceAuthorization(ctx);
       counts.deviceAuthorization += 1;
       if (ctx.status === 200 && ctx.body && typeof ctx.body === "object") {
         (ctx.body as Record<string, unknown>).interval = deviceInterval;
@@ -303,6 +357,15 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     } else if (name === "token" && grantType === "refresh_token") {
       counts.refreshGrant += 1;
       if (ctx.status >= 400) counts.refreshGrantFailures += 1;
+    } else if (name === "token" && grantType === "authorization_code") {
+      counts.authorizationCodeGrant += 1;
+    } else if (
+      name === "token" &&
+      (grantType === "client_credentials" || grantType === TOKEN_EXCHANGE_GRANT)
+    ) {
+      if (grantType === "client_credentials") counts.clientCredentialsGrant += 1;
+      else counts.tokenExchangeGrant += 1;
+      if (ctx.status >= 400) counts.machineGrantFailures += 1;
     } else if (name === "revocation") {
       counts.revocation += 1;
     }
@@ -314,8 +377,12 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
   server.on("request", (req: IncomingMessage, res: ServerResponse) => {
     const active = fault;
     const path = (req.url ?? "/").split("?")[0];
+    if (path === "/auth") req.url = withOfflineConsent(req.url ?? "/auth");
     const endpoints = active?.endpoints ?? "token";
-    if (!active || (endpoints !== "all" && path !== FAULT_PATHS[endpoints])) return handle(req, res);
+    if (!active || (endpoints !== "all" && path !== FAULT_PATHS[endpoints])) {
+      if (devicePkce?.intercept(req, res, handle)) return;
+      return handle(req, res);
+    }
     if ("delayMs" in active) {
       log(`idp fault: delaying ${req.method} ${path} by ${active.delayMs} ms`);
       const timer = setTimeout(() => handle(req, res), active.delayMs);
@@ -355,6 +422,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     jwksUri: `${issuer}/jwks`,
     clientId,
     audience,
+    machine: machines.machine,
     counts,
     setFault(f) {
       fault = f;
@@ -368,18 +436,22 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     async close() {
       await closeServer(server);
     },
-    async mintAccessToken(claims = {}, o = {}) {
-      const now = Math.floor(Date.now() / 1000);
-      return new SignJWT({ client_id: clientId, scope: apiScopes.join(" "), sub: "alice", ...claims })
-        .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: key.kid })
-        .setIssuer(o.issuer ?? issuer)
-        .setAudience(o.audience ?? audience)
-        .setIssuedAt(now)
-        .setJti(randomUUID())
-        .setExpirationTime(now + (o.expiresInSeconds ?? accessTokenTtl))
-        .sign(key.privateKey);
-    },
+    mintAccessToken: mint,
   };
+}
+
+/**
+ * oidc-provider follows OIDC Core §11 to the letter and drops `offline_access` from an authorization
+ * request without `prompt=consent`; Okta, Entra ID, Keycloak and Auth0 issue the refresh token
+ * anyway. Adding the prompt on the way in makes the sandbox behave like them.
+ */
+function withOfflineConsent(url: string): string {
+  const parsed = new URL(url, "http://idp.invalid");
+  const scopes = (parsed.searchParams.get("scope") ?? "").split(" ");
+  const prompts = (parsed.searchParams.get("prompt") ?? "").split(" ").filter(Boolean);
+  if (!scopes.includes("offline_access") || prompts.includes("consent")) return url;
+  parsed.searchParams.set("prompt", [...prompts, "consent"].join(" "));
+  return `${parsed.pathname}${parsed.search}`;
 }
 
 // Plain replacements of oidc-provider's default device pages (the defaults log a notice when used).

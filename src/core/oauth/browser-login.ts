@@ -159,7 +159,7 @@ export async function startBrowserLogin(
       settle.reject(
         new OidcError(
           ErrorCode.BROWSER_LOGIN_TIMEOUT,
-          `The browser login got no answer within ${timeoutMs < 60_000 ? `${Math.round(timeoutMs / 1000)} seconds` : `${minutes} minute${minutes > 1 ? "s" : ""}`}.`,
+          `The browser login got no answer within ${timeoutMs < 60_000 ? `${Math.max(1, Math.round(timeoutMs / 1000))} seconds` : `${minutes} minute${minutes > 1 ? "s" : ""}`}.`,
           {
             hint: "Start the login again and sign in within that time. If the browser is on another machine, paste the address it ends on.",
           },
