@@ -303,6 +303,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     },
     features: {
       devInteractions: { enabled: true },
+      clientCredentials: { enabled: true },
       revocation: {
         enabled: true,
         // A public client may revoke only its own tokens (the default policy, minus its notice).

@@ -77,7 +77,7 @@ function rejection(error: unknown, identity: MachineIdentity, signal?: AbortSign
   if (isOidcError(mapped, ErrorCode.IDP_UNAVAILABLE) || isOidcError(mapped, ErrorCode.ABORTED)) return mapped;
   if (isOidcError(error) && !isOidcError(error, ErrorCode.IDP_REJECTED)) return error;
   const variables = identity.variables.join(", ");
-  const oauthError = error instanceof oauth.ResponseBodyError ? error.error : undefined;
+  const oauthError = (mapped.details as { error?: string } | undefined)?.error;
   const description =
     error instanceof oauth.ResponseBodyError && error.error_description
       ? ` (${idpText(error.error_description)})`
