@@ -25,7 +25,10 @@ afterEach(async () => {
   idp = undefined;
 });
 
-async function begin(idpOptions: IdpOptions = {}, options: Partial<Parameters<typeof startBrowserLogin>[1]> = {}) {
+async function begin(
+  idpOptions: IdpOptions = {},
+  options: Partial<Parameters<typeof startBrowserLogin>[1]> = {},
+) {
   idp = await startTestIdp(idpOptions);
   const login = await startBrowserLogin(oidcSettings(idp), {
     appName: "Haiilo AI",

@@ -95,12 +95,18 @@ describe("machine identities from the environment", () => {
     const sent: Array<{ authorization: string | null; body: string }> = [];
     const recording: FetchLike = async (input, init) => {
       if (String(input).endsWith("/token"))
-        sent.push({ authorization: new Headers(init?.headers).get("authorization"), body: String(init?.body) });
+        sent.push({
+          authorization: new Headers(init?.headers).get("authorization"),
+          body: String(init?.body),
+        });
       return fetch(input, init);
     };
     const { secretPost, secretBasic } = idp.machine;
     await grantFor(
-      { OPENCODE_OIDC_CLIENT_ID: secretBasic.clientId, OPENCODE_OIDC_CLIENT_SECRET: secretBasic.clientSecret },
+      {
+        OPENCODE_OIDC_CLIENT_ID: secretBasic.clientId,
+        OPENCODE_OIDC_CLIENT_SECRET: secretBasic.clientSecret,
+      },
       preset(),
       recording,
     );
@@ -147,14 +153,23 @@ describe("machine identities from the environment", () => {
     const before = idp.counts.tokenExchangeGrant;
     const { claims } = await grantFor({
       OPENCODE_OIDC_CLIENT_ID: exchange.clientId,
-      OPENCODE_OIDC_SUBJECT_TOKEN_FILE: file(await exchange.mintSubjectToken({ sub: "repo:acme/app:ref:refs/heads/main" })),
+      OPENCODE_OIDC_SUBJECT_TOKEN_FILE: file(
+        await exchange.mintSubjectToken({ sub: "repo:acme/app:ref:refs/heads/main" }),
+      ),
     });
-    expect(claims).toMatchObject({ sub: "repo:acme/app:ref:refs/heads/main", client_id: exchange.clientId, scope: API_SCOPE });
+    expect(claims).toMatchObject({
+      sub: "repo:acme/app:ref:refs/heads/main",
+      client_id: exchange.clientId,
+      scope: API_SCOPE,
+    });
     expect(idp.counts.tokenExchangeGrant).toBe(before + 1);
     // An untrusted subject token (signed by nobody the IdP knows) is refused with the variable named.
     const forged = `${(await exchange.mintSubjectToken()).split(".").slice(0, 2).join(".")}.AAAA`;
     const error = await rejection(
-      grantFor({ OPENCODE_OIDC_CLIENT_ID: exchange.clientId, OPENCODE_OIDC_SUBJECT_TOKEN_FILE: file(forged) }),
+      grantFor({
+        OPENCODE_OIDC_CLIENT_ID: exchange.clientId,
+        OPENCODE_OIDC_SUBJECT_TOKEN_FILE: file(forged),
+      }),
     );
     expect(error.code).toBe(ErrorCode.MACHINE_IDENTITY_REJECTED);
     expect(error.message).toContain("OPENCODE_OIDC_SUBJECT_TOKEN_FILE");
@@ -166,17 +181,26 @@ describe("machine identities from the environment", () => {
     const { secretBasic } = idp.machine;
     const identity = machineIdentityFromEnv(
       preset(),
-      { OPENCODE_OIDC_CLIENT_ID: secretBasic.clientId, OPENCODE_OIDC_CLIENT_SECRET: "x", OPENCODE_OIDC_SCOPES: "a b,c" },
+      {
+        OPENCODE_OIDC_CLIENT_ID: secretBasic.clientId,
+        OPENCODE_OIDC_CLIENT_SECRET: "x",
+        OPENCODE_OIDC_SCOPES: "a b,c",
+      },
       true,
     );
     expect(identity?.scopes).toEqual(["a", "b", "c"]);
-    expect(machineIdentityFromEnv(preset(), { OPENCODE_OIDC_CLIENT_SECRET: "x" }, true)?.scopes).toEqual([API_SCOPE]);
+    expect(machineIdentityFromEnv(preset(), { OPENCODE_OIDC_CLIENT_SECRET: "x" }, true)?.scopes).toEqual([
+      API_SCOPE,
+    ]);
   });
 
   it("a wrong secret: MACHINE_IDENTITY_REJECTED naming the variable, never the secret", async () => {
     const wrong = "definitely-not-the-secret";
     const error = await rejection(
-      grantFor({ OPENCODE_OIDC_CLIENT_ID: idp.machine.secretBasic.clientId, OPENCODE_OIDC_CLIENT_SECRET: wrong }),
+      grantFor({
+        OPENCODE_OIDC_CLIENT_ID: idp.machine.secretBasic.clientId,
+        OPENCODE_OIDC_CLIENT_SECRET: wrong,
+      }),
     );
     expect(error.code).toBe(ErrorCode.MACHINE_IDENTITY_REJECTED);
     expect(error.message).toContain("OPENCODE_OIDC_CLIENT_SECRET");
@@ -187,7 +211,11 @@ describe("machine identities from the environment", () => {
 
   it("unusable input is MACHINE_IDENTITY_INVALID naming the variable: two credentials, a missing or empty file, a key that is none", async () => {
     const both = () =>
-      machineIdentityFromEnv(preset(), { OPENCODE_OIDC_CLIENT_SECRET: "s", OPENCODE_OIDC_PRIVATE_KEY_FILE: "/k" }, true);
+      machineIdentityFromEnv(
+        preset(),
+        { OPENCODE_OIDC_CLIENT_SECRET: "s", OPENCODE_OIDC_PRIVATE_KEY_FILE: "/k" },
+        true,
+      );
     expect(both).toThrow(/OPENCODE_OIDC_CLIENT_SECRET, OPENCODE_OIDC_PRIVATE_KEY_FILE/);
     const missing = await rejection(grantFor({ OPENCODE_OIDC_PRIVATE_KEY_FILE: join(dir, "absent.pem") }));
     expect(missing.code).toBe(ErrorCode.MACHINE_IDENTITY_INVALID);
@@ -202,13 +230,17 @@ describe("machine identities from the environment", () => {
   });
 
   it("a preset names its own variables in its env map; other presets ignore OPENCODE_OIDC_*", async () => {
-    const own = preset({ env: { ACME_CI_SECRET: "/machine/clientSecret", ACME_CI_CLIENT: "/machine/clientId" } });
+    const own = preset({
+      env: { ACME_CI_SECRET: "/machine/clientSecret", ACME_CI_CLIENT: "/machine/clientId" },
+    });
     const { secretBasic } = idp.machine;
     const env = { ACME_CI_CLIENT: secretBasic.clientId, ACME_CI_SECRET: secretBasic.clientSecret };
     expect(machineIdentityFromEnv(own, env, false)?.variables).toEqual(["ACME_CI_SECRET", "ACME_CI_CLIENT"]);
     expect((await grantFor(env, own)).claims.client_id).toBe(secretBasic.clientId);
     expect(machineIdentityFromEnv(own, { OPENCODE_OIDC_CLIENT_SECRET: "s" }, false)).toBeUndefined();
-    expect(machineIdentityFromEnv(preset(), { OPENCODE_OIDC_CLIENT_SECRET: "s" }, true)?.kind).toBe("client_secret");
+    expect(machineIdentityFromEnv(preset(), { OPENCODE_OIDC_CLIENT_SECRET: "s" }, true)?.kind).toBe(
+      "client_secret",
+    );
     // auth.machine.enabled: false ignores them.
     const off = preset({ auth: { machine: { enabled: false } } });
     expect(machineIdentityFromEnv(off, { OPENCODE_OIDC_CLIENT_SECRET: "s" }, true)).toBeUndefined();

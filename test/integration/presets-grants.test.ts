@@ -48,10 +48,12 @@ describe("browser login and machine identity preset fields", () => {
     const before = (await resolvePresets({ cwd: root, env })).presets.get("haiilo")?.preset;
     const after = (await resolvePresets({ cwd: project, env })).presets.get("haiilo");
     expect(after?.preset.auth.browser).toEqual({ ...before?.auth.browser, enabled: true });
-    expect({ ...after?.preset, auth: { ...after?.preset.auth, browser: before?.auth.browser } }).toEqual(before);
-    expect(Object.keys(after?.origins ?? {}).filter((p) => after?.origins[p]?.source.startsWith("file"))).toEqual([
-      "/auth/browser/enabled",
-    ]);
+    expect({ ...after?.preset, auth: { ...after?.preset.auth, browser: before?.auth.browser } }).toEqual(
+      before,
+    );
+    expect(
+      Object.keys(after?.origins ?? {}).filter((p) => after?.origins[p]?.source.startsWith("file")),
+    ).toEqual(["/auth/browser/enabled"]);
 
     // The real CLI shows it, with its origin.
     const { stdout } = await run("node", [cli, "presets", "show", "--json"], { cwd: project, env });
@@ -75,7 +77,12 @@ describe("browser login and machine identity preset fields", () => {
     );
     const pointers = issues.map((i) => i.pointer);
     expect(pointers).toEqual(
-      expect.arrayContaining(["/presets/0/auth/browser/ports/0", "/presets/0/auth/browser/ports", "/presets/0/auth/browser/path", "/presets/0/env/ACME_SECRET"]),
+      expect.arrayContaining([
+        "/presets/0/auth/browser/ports/0",
+        "/presets/0/auth/browser/ports",
+        "/presets/0/auth/browser/path",
+        "/presets/0/env/ACME_SECRET",
+      ]),
     );
   });
 
@@ -85,12 +92,18 @@ describe("browser login and machine identity preset fields", () => {
     writeFileSync(
       join(project, "opencode-oidc.config.json"),
       JSON.stringify({
-        presets: [{ id: "haiilo", env: { ACME_CI_SECRET: "/machine/clientSecret", OKTA_ISSUER: "/oidc/issuer" } }],
+        presets: [
+          { id: "haiilo", env: { ACME_CI_SECRET: "/machine/clientSecret", OKTA_ISSUER: "/oidc/issuer" } },
+        ],
       }),
     );
     const resolution = await resolvePresets({
       cwd: project,
-      env: { ...env, ACME_CI_SECRET: "super-secret-value", OKTA_ISSUER: "https://acme.okta.com/oauth2/default" },
+      env: {
+        ...env,
+        ACME_CI_SECRET: "super-secret-value",
+        OKTA_ISSUER: "https://acme.okta.com/oauth2/default",
+      },
     });
     expect(resolution.issues).toEqual([]);
     const resolved = resolution.presets.get("haiilo");
