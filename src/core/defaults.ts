@@ -80,6 +80,17 @@ export const DOCTOR = {
   clockFailSeconds: 300,
 } as const;
 
+
+/** The browser login (authorization code + PKCE with a loopback redirect). */
+export const BROWSER_LOGIN = {
+  /** How long the loopback listener waits for the browser's answer. */
+  timeoutMs: 5 * 60_000,
+} as const;
+
+/** Machine identities: a key, assertion or subject token file larger than this is refused. */
+export const MAX_CREDENTIAL_FILE_BYTES = 256 * 1024;
+
+
 /** Fetching an issuer's metadata for `opencode-oidc envoy`. */
 export const ENVOY_DISCOVERY_TIMEOUT_MS = 5000;
 

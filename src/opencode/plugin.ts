@@ -41,8 +41,12 @@ export const server: Plugin = async (
   return {
     async config(config) {
       try {
+        // OpenCode runs the loader (which sets the primary's fetch) only for a login it has recorded;
+        // a machine identity needs none, so the primary gets its fetch here too.
         await injectProviders(config, tenants, (tenant) =>
-          tenant === primary ? {} : { fetch: providerFetch(tenant, "auto", undefined, input) },
+          tenant === primary && !hasMachineIdentity(tenant)
+            ? {}
+            : { fetch: providerFetch(tenant, "auto", undefined, input) },
         );
       } catch (error) {
         primary.logger.log("error", "config hook failed", { error: describeError(error) });
@@ -65,6 +69,15 @@ export const server: Plugin = async (
     },
   };
 };
+
+/** Whether the environment sets a machine identity for the tenant (a contradictory one counts: its error shows on the request). */
+function hasMachineIdentity(tenant: Tenant): boolean {
+  try {
+    return tenant.machineIdentity() !== undefined;
+  } catch {
+    return true;
+  }
+}
 
 const plugin: PluginModule = { id: PLUGIN_ID, server };
 export default plugin;

@@ -38,8 +38,8 @@ export function providerFetch(
       if (key) return key;
     }
     if (kind === "oauth") return { kind: "bearer", token: await tenant.session().getAccessToken() };
-    if (kind === "auto" && tenant.oidc) {
-      // The device login when there is one (from memory while fresh), else the API key.
+    if (kind === "auto" && (tenant.oidc || tenant.machineIdentity())) {
+      // A machine identity, else the login when there is one (from memory while fresh), else the API key.
       try {
         return { kind: "bearer", token: await tenant.session().getAccessToken() };
       } catch (error) {

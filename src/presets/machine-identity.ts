@@ -1,8 +1,9 @@
 import { readFile } from "node:fs/promises";
+import { MAX_CREDENTIAL_FILE_BYTES } from "../core/defaults.js";
 import { ErrorCode, OidcError } from "../core/errors.js";
-import { type ClientAuthentication, importPrivateKey } from "../core/oauth/client-auth.js";
-import type { MachineIdentity, MachineKind, MachineMaterial } from "../core/oauth/machine-grant.js";
-import { JWT_TOKEN_TYPE } from "../core/oauth/token-exchange.js";
+import type { ClientAuthentication } from "../core/oauth/client-auth.js";
+import type { MachineIdentity, MachineKind, MachineMaterial } from "../core/oauth/machine-identity.js";
+import { JWT_TOKEN_TYPE } from "../core/oauth/token-types.js";
 import { registerSecret } from "../core/redact.js";
 import { MACHINE_TARGET_PREFIX } from "./env-overlay.js";
 import type { Preset } from "./types.js";
@@ -32,9 +33,6 @@ export const DEFAULT_MACHINE_VARIABLES: Record<MachineTarget, string> = {
 
 /** Scopes of a person's login that a machine grant does not ask for. */
 export const OIDC_ONLY_SCOPES = new Set(["openid", "profile", "email", "offline_access"]);
-
-/** Credential files are small; anything larger is not one. */
-const MAX_CREDENTIAL_FILE_BYTES = 256 * 1024;
 
 interface Found {
   variable: string;
@@ -111,6 +109,8 @@ export function machineIdentityFromEnv(
     if (credential === secret) return { method, secret: credential.value };
     const text = await readCredentialFile(credential);
     if (credential === keyFile) {
+      // Loaded with the first grant (it brings the OAuth library): never on a start with a fresh token.
+      const { importPrivateKey } = await import("../core/oauth/client-auth.js");
       const { key, kid } = await importPrivateKey(text, `${credential.variable} (${credential.value})`);
       return kid ? { method: "private_key_jwt", key, kid } : { method: "private_key_jwt", key };
     }

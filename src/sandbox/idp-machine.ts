@@ -7,9 +7,13 @@
 import { createPrivateKey, randomBytes, randomUUID } from "node:crypto";
 import { exportJWK, exportPKCS8, generateKeyPair, type JWK, jwtVerify, SignJWT } from "jose";
 
-export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
-const JWT_TYPE = "urn:ietf:params:oauth:token-type:jwt";
-const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
+import {
+  ACCESS_TOKEN_TYPE,
+  JWT_TOKEN_TYPE as JWT_TYPE,
+  TOKEN_EXCHANGE_GRANT,
+} from "../core/oauth/token-types.js";
+
+export { TOKEN_EXCHANGE_GRANT };
 
 /** The issuer of workload tokens (a CI provider, a Kubernetes cluster) the sandbox IdP trusts. */
 export const WORKLOAD_ISSUER = "https://workload.sandbox.invalid";

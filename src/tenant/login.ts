@@ -1,10 +1,14 @@
+import { BROWSER_LOGIN } from "../core/defaults.js";
 import { ErrorCode, OidcError } from "../core/errors.js";
+import type { OidcSettings } from "../core/oauth/client.js";
 import { decodeJwtClaims } from "../core/oauth/tokens.js";
 import type { TokenSet } from "../core/ports.js";
 import type { Tenant } from "./tenant.js";
 
 /** The interactive ways to log in. Each grant plugs in here; hosts only render. */
-export type LoginMethod = "device";
+export type LoginMethod = "device" | "browser";
+
+export const LOGIN_METHODS: readonly LoginMethod[] = ["device", "browser"];
 
 /** What a person must see to approve a login. */
 export interface LoginPrompt {
@@ -24,6 +28,10 @@ export interface LoginPrompt {
   message?: string;
   /** When the prompt stops working (epoch ms). */
   expiresAt: number;
+  /** Browser login: where the browser returns after sign-in (`http://127.0.0.1:<port>/callback`). */
+  redirectUri?: string;
+  /** Browser login: whether a loopback listener waits for that return (else only a paste answers). */
+  listening?: boolean;
 }
 
 /** Who logged in, for display. No secret in it. */
@@ -42,6 +50,11 @@ export interface LoginOutcome {
 export interface PendingLogin {
   prompt: LoginPrompt;
   complete(): Promise<LoginOutcome>;
+  /**
+   * Browser login only, the paste fallback: the address the browser ended on, or its code. Text that
+   * is no answer rejects and the login goes on; an answer settles the login (see `complete()`).
+   */
+  paste?(text: string): Promise<void>;
 }
 
 /** The small port a host gives `login`: it renders, the use case does the rest. */
@@ -55,10 +68,23 @@ export interface LoginUi {
 
 export interface LoginOptions {
   signal?: AbortSignal;
+  /** Browser login: listen on loopback for the redirect (default); false: only the paste fallback. */
+  listen?: boolean;
+  /** Browser login: where the page the browser lands on sends the user back ("the terminal"). */
+  returnTo?: string;
+  /** Browser login: how long to wait for the answer (default BROWSER_LOGIN.timeoutMs). */
+  timeoutMs?: number;
+}
+
+/** The login a preset offers first: the device flow, else the browser login. */
+export function defaultMethod(tenant: Tenant): LoginMethod {
+  const { deviceFlow, browser } = tenant.preset.auth;
+  return !deviceFlow.enabled && browser.enabled ? "browser" : "device";
 }
 
 function methodOffered(tenant: Tenant, method: LoginMethod): void {
-  const enabled = method === "device" && tenant.preset.auth.deviceFlow.enabled;
+  const { deviceFlow, browser } = tenant.preset.auth;
+  const enabled = method === "device" ? deviceFlow.enabled : browser.enabled;
   if (!enabled) {
     throw new OidcError(ErrorCode.USAGE, `Preset "${tenant.preset.id}" does not offer the ${method} login.`, {
       hint: tenant.preset.auth.apiKey.enabled ? "Use an API key instead." : undefined,
@@ -97,8 +123,10 @@ export async function beginLogin(
   methodOffered(tenant, method);
   const { signal } = options;
   await tenant.store.checkWritable();
+  if (method === "browser") return beginBrowserLogin(tenant, settings, options);
   const { pollDeviceToken, startDeviceAuthorization } = await import("../core/oauth/device.js");
-  const auth = await startDeviceAuthorization(settings, { fetch: tenant.fetch, signal }).catch(
+  const pkce = tenant.preset.auth.deviceFlow.pkce;
+  const auth = await startDeviceAuthorization(settings, { fetch: tenant.fetch, signal, pkce }).catch(
     (error: unknown) => {
       throw aborted(signal, error);
     },
@@ -118,23 +146,73 @@ export async function beginLogin(
       ...(auth.message && { message: auth.message }),
       expiresAt: auth.expiresAt,
     },
-    async complete() {
-      try {
-        const tokens = await pollDeviceToken(settings, auth, { fetch: tenant.fetch, signal });
-        await tenant.session().save(tokens);
-        tenant.logger.log("info", "login complete", {
-          method,
-          expiresAt: new Date(tokens.expiresAt).toISOString(),
-        });
-        return outcome(tenant, tokens);
-      } catch (error) {
-        const final = aborted(signal, error);
-        tenant.logger.log("error", "login failed", {
-          method,
-          code: (final as { code?: string }).code ?? "unknown",
-        });
-        throw final;
-      }
+    complete: () =>
+      finishLogin(tenant, method, signal, () =>
+        pollDeviceToken(settings, auth, { fetch: tenant.fetch, signal }),
+      ),
+  };
+}
+
+/** Waits for the grant's tokens, saves them as the tenant's login, logs the outcome (never a secret). */
+async function finishLogin(
+  tenant: Tenant,
+  method: LoginMethod,
+  signal: AbortSignal | undefined,
+  tokens: () => Promise<TokenSet>,
+): Promise<LoginOutcome> {
+  try {
+    const got = await tokens();
+    await tenant.loginSession().save(got);
+    tenant.logger.log("info", "login complete", { method, expiresAt: new Date(got.expiresAt).toISOString() });
+    return outcome(tenant, got);
+  } catch (error) {
+    const final = aborted(signal, error);
+    tenant.logger.log("error", "login failed", {
+      method,
+      code: (final as { code?: string }).code ?? "unknown",
+    });
+    throw final;
+  }
+}
+
+/** The browser login: authorization code + PKCE with a loopback redirect, or the paste fallback. */
+async function beginBrowserLogin(
+  tenant: Tenant,
+  settings: OidcSettings,
+  options: LoginOptions,
+): Promise<PendingLogin> {
+  const { startBrowserLogin } = await import("../core/oauth/browser-login.js");
+  const { browser } = tenant.preset.auth;
+  const timeoutMs = options.timeoutMs ?? BROWSER_LOGIN.timeoutMs;
+  const started = Date.now();
+  const login = await startBrowserLogin(settings, {
+    ports: browser.ports,
+    path: browser.path,
+    listen: options.listen !== false,
+    timeoutMs,
+    appName: tenant.preset.name,
+    returnTo: options.returnTo ?? "the terminal",
+    ...(tenant.fetch && { fetch: tenant.fetch }),
+    ...(options.signal && { signal: options.signal }),
+  });
+  tenant.logger.log("info", "login started", {
+    method: "browser",
+    redirectUri: login.redirectUri,
+    listening: login.listening,
+  });
+  return {
+    prompt: {
+      method: "browser",
+      url: login.url,
+      verificationUri: login.url,
+      codeInUrl: false,
+      expiresAt: started + timeoutMs,
+      redirectUri: login.redirectUri,
+      listening: login.listening,
+    },
+    complete: () => finishLogin(tenant, "browser", options.signal, () => login.result),
+    async paste(text: string) {
+      await login.paste(text);
     },
   };
 }

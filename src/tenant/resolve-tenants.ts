@@ -13,7 +13,10 @@ export interface Tenants {
 export async function resolveTenants(resolve: ResolveOptions, options: TenantOptions = {}): Promise<Tenants> {
   const resolution = await resolvePresets({ env: options.env, ...resolve });
   const tenantOptions = { tokenStore: resolution.tokenStore, ...options };
-  const all = [...resolution.presets.values()].map((resolved) => new Tenant(resolved, tenantOptions));
+  const all = [...resolution.presets.values()].map(
+    (resolved) =>
+      new Tenant(resolved, { ...tenantOptions, isDefault: resolved.preset.id === resolution.defaultId }),
+  );
   const primary = all.find((t) => t.preset.id === resolution.defaultId);
   if (primary) {
     all.splice(all.indexOf(primary), 1);

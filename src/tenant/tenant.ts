@@ -1,10 +1,12 @@
 import { dirname, join } from "node:path";
 import type { OidcError } from "../core/errors.js";
 import type { OidcSettings } from "../core/oauth/client.js";
+import type { MachineIdentity } from "../core/oauth/machine-identity.js";
 import type { Clock, FetchLike, Logger, LogLevel, SessionKey } from "../core/ports.js";
 import { registerSecret } from "../core/redact.js";
 import { type RetryPolicy, Session } from "../core/session.js";
 import { globalConfigDir } from "../presets/config-files.js";
+import { machineIdentityFromEnv } from "../presets/machine-identity.js";
 import { missingFieldsError } from "../presets/missing.js";
 import type { Preset, ResolvedPreset } from "../presets/types.js";
 import { fileLogger } from "../store/log-file.js";
@@ -30,6 +32,8 @@ export interface TenantOptions {
   apiKeySources?: ApiKeySource[];
   /** `tokenStore` from the user's global config; OPENCODE_OIDC_TOKEN_STORE in `env` overrides it. */
   tokenStore?: TokenStoreMode;
+  /** The default preset's tenant also reads the `OPENCODE_OIDC_*` machine identity variables. */
+  isDefault?: boolean;
 }
 
 /**
@@ -43,7 +47,9 @@ export class Tenant {
   readonly paths: StorePaths;
   readonly store: FileTokenStore;
   readonly logger: Logger;
-  private sessionInstance: Session | undefined;
+  private loginSessionInstance: Session | undefined;
+  private machineSessionInstance: Session | undefined;
+  private machine: { identity: MachineIdentity | undefined } | undefined;
 
   constructor(
     readonly resolved: ResolvedPreset,
@@ -98,8 +104,66 @@ export class Tenant {
     return `${this.preset.provider.baseURL}\n${JSON.stringify(this.preset.oidc.endpoints)}`;
   }
 
+  /**
+   * The machine identity the environment sets for this tenant (CI, servers), if any. Throws
+   * MACHINE_IDENTITY_INVALID when the variables contradict each other.
+   */
+  machineIdentity(): MachineIdentity | undefined {
+    this.machine ??= {
+      identity: machineIdentityFromEnv(
+        this.preset,
+        this.options.env ?? process.env,
+        this.options.isDefault === true,
+      ),
+    };
+    return this.machine.identity;
+  }
+
+  /**
+   * The session requests use: the machine identity's when one is set (it needs no login and is
+   * renewed by new grants), else the person's login.
+   */
   session(): Session {
-    this.sessionInstance ??= new Session({
+    return this.machineIdentity() ? this.machineSession() : this.loginSession();
+  }
+
+  /** The machine identity's session: its tokens are stored apart from the login's, under the same lock. */
+  machineSession(): Session {
+    const identity = this.machineIdentity();
+    if (!identity) return this.loginSession();
+    const { issuer, scopes: _scopes, ...rest } = this.preset.oidc;
+    if (!issuer) throw this.missingError(["/oidc/issuer"]);
+    const settings: OidcSettings = {
+      issuer,
+      clientId: identity.clientId,
+      scopes: identity.scopes,
+      audience: rest.audience,
+      audienceParam: rest.audienceParam,
+      endpoints: rest.endpoints,
+    };
+    this.machineSessionInstance ??= new Session({
+      key: { preset: this.preset.id, issuer, clientId: identity.clientId, identity: identity.kind },
+      settings,
+      storage: this.store,
+      skewSeconds: this.preset.oidc.refreshSkewSeconds,
+      clock: this.options.clock,
+      fetch: this.options.fetch,
+      logger: this.logger,
+      retry: this.options.retry,
+      binding: this.binding,
+      tenantName: this.preset.name,
+      obtain: async (ctx) => {
+        // The OAuth library is loaded with the first grant, never on a start with a fresh token.
+        const { machineGrant } = await import("../core/oauth/machine-grant.js");
+        return machineGrant(settings, identity, { fetch: this.options.fetch, ...ctx });
+      },
+    });
+    return this.machineSessionInstance;
+  }
+
+  /** The session of a person's login (device or browser): what `login` saves and `logout` ends. */
+  loginSession(): Session {
+    this.loginSessionInstance ??= new Session({
       key: this.sessionKey,
       settings: this.requireOidc(),
       storage: this.store,
@@ -115,11 +179,12 @@ export class Tenant {
         return `the gateway ${gateway}${endpoints && endpoints !== "{}" ? ` and the endpoints ${endpoints}` : ""}`;
       },
     });
-    return this.sessionInstance;
+    return this.loginSessionInstance;
   }
 
-  /** Whether a login is stored (reads the store). */
+  /** Whether requests have a token source: a machine identity, or a stored login (reads the store). */
   async hasSession(signal?: AbortSignal): Promise<boolean> {
+    if (this.machineIdentity()) return true;
     if (!this.oidc) return false;
     return (await this.store.read(this.sessionKey, { signal })) !== undefined;
   }

@@ -207,14 +207,16 @@ describe("the paste fallback (over SSH, no local browser)", () => {
     // Nobody listens at the redirect URI: the browser would show a connection error there.
     await expect(fetch(login.redirectUri)).rejects.toThrow();
     const redirect = await approveAuthorization(login.url);
-    const tokens = await login.paste(redirect);
+    await login.paste(redirect);
+    const tokens = await login.result;
     expect(decodeJwtClaims(tokens.accessToken)).toMatchObject({ sub: "alice", client_id: idp.clientId });
   });
 
   it("just the code pasted back logs in too (PKCE binds it to this login)", async () => {
     const { login } = await begin({}, { listen: false });
     const code = new URL(await approveAuthorization(login.url)).searchParams.get("code") as string;
-    await expect(login.paste(`  ${code}\n`)).resolves.toMatchObject({ accessToken: expect.any(String) });
+    await login.paste(`  ${code}\n`);
+    await expect(login.result).resolves.toMatchObject({ accessToken: expect.any(String) });
   });
 
   it("text that is no answer is refused and the login goes on; a pasted answer of another login fails it", async () => {
@@ -227,15 +229,17 @@ describe("the paste fallback (over SSH, no local browser)", () => {
     });
     const redirect = new URL(await approveAuthorization(login.url));
     redirect.searchParams.set("state", "someone-elses");
-    const wrong = await rejection(login.paste(redirect.href));
+    await login.paste(redirect.href);
+    const wrong = await rejection(login.result);
+    expect(wrong.code).toBe(ErrorCode.BROWSER_LOGIN_FAILED);
     expect(wrong.message).toMatch(/state does not match/);
-    await expect(rejection(login.result)).resolves.toMatchObject({ code: ErrorCode.BROWSER_LOGIN_FAILED });
   });
 
   it("with a listener, the paste and the callback race: the first answer wins, the other is told so", async () => {
     const { login } = await begin();
     const redirect = await approveAuthorization(login.url);
     await login.paste(redirect);
+    await login.result;
     // The listener closed with the pasted answer; the late browser redirect cannot connect.
     await expect(fetch(redirect)).rejects.toThrow();
   });

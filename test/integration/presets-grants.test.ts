@@ -62,8 +62,8 @@ describe("browser login and machine identity preset fields", () => {
     expect(shown.origins["/auth/browser/enabled"].source).toMatch(/^file .*opencode-oidc\.config\.json$/);
   });
 
-  it("bad ports, a bad path and an unknown machine target are schema errors with their place", () => {
-    const issues = checkConfigDocument(
+  it("bad ports, a bad path and an unknown machine target are schema errors with their place", async () => {
+    const issues = await checkConfigDocument(
       {
         presets: [
           {

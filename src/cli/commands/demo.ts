@@ -134,7 +134,7 @@ export const demo: Command = {
       );
 
       step(7, "Logout");
-      const out = await tenant.session().logout();
+      const out = await tenant.loginSession().logout();
       say(
         `  ${out.revoked ? "Tokens revoked at the IdP and deleted" : `Tokens deleted (${out.note})`}; revocation calls seen by the IdP: ${box.idp.counts.revocation}.`,
       );

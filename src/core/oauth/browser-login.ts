@@ -1,4 +1,5 @@
 import { createServer } from "node:net";
+import { BROWSER_LOGIN, PRESET_DEFAULTS } from "../defaults.js";
 import { describeError, ErrorCode, OidcError } from "../errors.js";
 import type { Clock, TokenSet } from "../ports.js";
 import {
@@ -10,10 +11,6 @@ import {
 import type { CallbackPage } from "./callback-page.js";
 import type { OidcSettings, RequestContext } from "./client.js";
 import { LOOPBACK_HOST, type LoopbackListener, startLoopbackListener } from "./loopback-listener.js";
-
-/** How long a browser login waits for its answer. */
-export const DEFAULT_BROWSER_LOGIN_TIMEOUT_MS = 5 * 60_000;
-export const DEFAULT_CALLBACK_PATH = "/callback";
 
 export interface BrowserLoginOptions extends RequestContext {
   /** Redirect ports to try in order (the preset's `auth.browser.ports`); empty: any free port. */
@@ -37,9 +34,10 @@ export interface BrowserLogin {
   readonly listening: boolean;
   /**
    * The paste fallback: the redirected URL or the code. Text that is no answer at all rejects and the
-   * login goes on; anything else is the login's answer, and this settles like `result`.
+   * login goes on; anything else is the login's answer: this resolves once it has been checked and
+   * exchanged, and `result` tells how that went.
    */
-  paste(text: string): Promise<TokenSet>;
+  paste(text: string): Promise<void>;
   /** The tokens, or why not. Settles only once the listener's port is free again. */
   readonly result: Promise<TokenSet>;
 }
@@ -53,8 +51,8 @@ export async function startBrowserLogin(
   settings: OidcSettings,
   options: BrowserLoginOptions,
 ): Promise<BrowserLogin> {
-  const path = options.path ?? DEFAULT_CALLBACK_PATH;
-  const timeoutMs = options.timeoutMs ?? DEFAULT_BROWSER_LOGIN_TIMEOUT_MS;
+  const path = options.path ?? PRESET_DEFAULTS.callbackPath;
+  const timeoutMs = options.timeoutMs ?? BROWSER_LOGIN.timeoutMs;
   const back = `Go back to ${options.returnTo}.`;
   let request: AuthorizationRequest | undefined;
   let state: "waiting" | "answering" | "done" = "waiting";
@@ -182,7 +180,6 @@ export async function startBrowserLogin(
       }
       const params = pastedAnswer(text, request as AuthorizationRequest);
       await answer(params, false).catch(() => undefined);
-      return outcome;
     },
   };
 }

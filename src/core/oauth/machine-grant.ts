@@ -3,39 +3,9 @@ import { ErrorCode, isOidcError, OidcError } from "../errors.js";
 import type { Clock, TokenSet } from "../ports.js";
 import { registerSecret } from "../redact.js";
 import { idpText, type OidcSettings, type RequestContext, toIdpError } from "./client.js";
-import type { ClientAuthentication } from "./client-auth.js";
 import { clientCredentialsGrant } from "./client-credentials.js";
-
+import { MACHINE_KIND_LABELS, type MachineIdentity } from "./machine-identity.js";
 import { tokenExchangeGrant } from "./token-exchange.js";
-
-/** Which machine grant an identity uses. */
-export type MachineKind = "client_secret" | "private_key_jwt" | "client_assertion" | "token_exchange";
-
-/** What one grant needs, read fresh for every grant (a rotated assertion or subject token is picked up). */
-export interface MachineMaterial {
-  auth: ClientAuthentication;
-  subjectToken?: { token: string; type: string };
-}
-
-/**
- * A non-interactive identity (CI, servers): a confidential client, or a token to exchange. The host
- * reads it from the environment; the engine only sees what `load` returns, at every grant.
- */
-export interface MachineIdentity {
-  kind: MachineKind;
-  clientId: string;
-  scopes: string[];
-  /** The environment variables it comes from, named in errors and in `status` (never their values). */
-  variables: string[];
-  load(): Promise<MachineMaterial>;
-}
-
-export const MACHINE_KIND_LABELS: Record<MachineKind, string> = {
-  client_secret: "client credentials (client secret)",
-  private_key_jwt: "client credentials (private_key_jwt)",
-  client_assertion: "client credentials (client assertion)",
-  token_exchange: "token exchange (RFC 8693)",
-};
 
 /**
  * One machine grant: client credentials (secret, private_key_jwt, client assertion) or RFC 8693

@@ -4,11 +4,8 @@ import { type OidcSettings, type RequestContext, requestOptions } from "./client
 import { audienceParameters } from "./compat.js";
 import { type ClientAuthentication, clientAuthFor, confidentialClient } from "./client-auth.js";
 import { discover, requireEndpoint } from "./discovery.js";
+import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from "./token-types.js";
 import { toTokenSet } from "./tokens.js";
-
-export const TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange";
-export const JWT_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:jwt";
-export const ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 
 export interface TokenExchangeRequest {
   clientId: string;
