@@ -2,6 +2,16 @@
 import { existsSync, readFileSync } from "node:fs";
 
 const SECRET_FIELDS = ["access_token", "refresh_token", "id_token", "device_code", "user_code"] as const;
+/** Secrets a client sends (form fields of its requests). */
+const SENT_FIELDS = [
+  "code",
+  "code_verifier",
+  "client_secret",
+  "client_assertion",
+  "subject_token",
+  "refresh_token",
+  "device_code",
+] as const;
 const STORE_FIELDS = ["accessToken", "refreshToken", "idToken"] as const;
 
 export class SecretSet {
@@ -17,11 +27,30 @@ export class SecretSet {
     return out;
   }
 
+  /** From the JSON lines written by record-oauth-responses.mjs: what was sent (form fields, Basic credentials). */
+  addRecordedRequests(file: string): void {
+    if (!existsSync(file)) return;
+    for (const line of readFileSync(file, "utf8").split("\n").filter(Boolean)) {
+      const { form, authorization } = JSON.parse(line) as { form?: string; authorization?: string };
+      if (form) {
+        const params = new URLSearchParams(form);
+        for (const field of SENT_FIELDS) this.add(field, params.get(field));
+      }
+      const basic = /^Basic\s+(\S+)$/i.exec(authorization ?? "")?.[1];
+      if (basic) {
+        const [, password] = Buffer.from(basic, "base64").toString("utf8").split(":");
+        this.add("client_secret", password ? decodeURIComponent(password) : undefined);
+        this.add("basic_credentials", basic);
+      }
+    }
+  }
+
   /** From the JSON lines written by record-oauth-responses.mjs. */
   addRecordedResponses(file: string): void {
     if (!existsSync(file)) return;
     for (const line of readFileSync(file, "utf8").split("\n").filter(Boolean)) {
-      const { body } = JSON.parse(line) as { body: string };
+      const { body } = JSON.parse(line) as { body?: string };
+      if (body === undefined) continue;
       let parsed: unknown;
       try {
         parsed = JSON.parse(body);
