@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: `npm run bench` (builds dist/ first) or `npx tsx bench/run.ts`.
- *   --only 1,3     run only some benchmarks (1 fetch, 2 storm, 3 processes, 4 opencode, 5 import)
+ *   --only 1,3     run only some benchmarks (1 fetch, 2 storm, 3 processes, 4 opencode, 5 import, 6 grants)
  *   --quick        fewer rounds/runs (a smoke test, not for reporting)
  * Prints a table and writes bench/results/<timestamp>.json. Everything it starts is torn down at the end.
  */
@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { benchFetchOverhead } from "./fetch-overhead.js";
+import { benchGrants } from "./grants.js";
 import { benchImportCost } from "./import-cost.js";
 import { benchMultiProcess } from "./multi-process.js";
 import { benchOpencode } from "./opencode-startup.js";
@@ -25,7 +26,7 @@ const value = (name: string) => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const quick = flag("quick");
-const only = new Set((value("only") ?? "1,2,3,4,5").split(",").map((s) => s.trim()));
+const only = new Set((value("only") ?? "1,2,3,4,5,6").split(",").map((s) => s.trim()));
 
 function table(rows: Row[]): string {
   const head = ["bench", "metric", "value", "goal", "ok"];
@@ -59,7 +60,7 @@ async function main(): Promise<number> {
   const results: BenchResult[] = [];
   const failures: Record<string, string> = {};
   let build: PrivateBuild | undefined;
-  const needBuild = only.has("3") || only.has("4") || only.has("5");
+  const needBuild = only.has("3") || only.has("4") || only.has("5") || only.has("6");
   try {
     if (needBuild) {
       log("private build (tsup, same settings as dist/)…");
@@ -80,6 +81,11 @@ async function main(): Promise<number> {
       ],
       ["4", "opencode startup", () => benchOpencode({ build: build!, runs: quick ? 2 : 7 })],
       ["5", "import cost", () => benchImportCost({ build: build!, runs: quick ? 3 : 11 })],
+      [
+        "6",
+        "login grants",
+        () => benchGrants({ build: build!, logins: quick ? 3 : 21, runs: quick ? 2 : 5 }),
+      ],
     ];
     for (const [id, name, run] of plan) {
       if (!only.has(id)) continue;
