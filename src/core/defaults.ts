@@ -90,7 +90,6 @@ export const BROWSER_LOGIN = {
 /** Machine identities: a key, assertion or subject token file larger than this is refused. */
 export const MAX_CREDENTIAL_FILE_BYTES = 256 * 1024;
 
-
 /** Fetching an issuer's metadata for `opencode-oidc envoy`. */
 export const ENVOY_DISCOVERY_TIMEOUT_MS = 5000;
 

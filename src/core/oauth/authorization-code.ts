@@ -3,7 +3,14 @@ import { ErrorCode, isOidcError, OidcError } from "../errors.js";
 import { assertSecureUrl } from "../loopback.js";
 import { type Clock, systemClock, type TokenSet } from "../ports.js";
 import { registerSecret } from "../redact.js";
-import { clientFor, idpText, type OidcSettings, type RequestContext, requestOptions, toIdpError } from "./client.js";
+import {
+  clientFor,
+  idpText,
+  type OidcSettings,
+  type RequestContext,
+  requestOptions,
+  toIdpError,
+} from "./client.js";
 import { audienceParameters, requestedScopes, tokenEndpointAuth } from "./compat.js";
 import { discover, requireEndpoint } from "./discovery.js";
 import { toTokenSet } from "./tokens.js";

@@ -1,8 +1,8 @@
 import * as oauth from "oauth4webapi";
 import { type Clock, systemClock, type TokenSet } from "../ports.js";
 import { type OidcSettings, type RequestContext, requestOptions } from "./client.js";
-import { audienceParameters } from "./compat.js";
 import { type ClientAuthentication, clientAuthFor, confidentialClient } from "./client-auth.js";
+import { audienceParameters } from "./compat.js";
 import { discover, requireEndpoint } from "./discovery.js";
 import { toTokenSet } from "./tokens.js";
 
