@@ -87,10 +87,12 @@ describe("browser login and machine identity preset fields", () => {
   });
 
   it("machine targets in the env map never write a secret into the resolved preset", async () => {
+    // The global config file: a working folder may not change a preset's env map (the trust model).
     const project = join(root, "ci");
+    mkdirSync(join(root, ".config", "opencode-oidc"), { recursive: true });
     mkdirSync(project, { recursive: true });
     writeFileSync(
-      join(project, "opencode-oidc.config.json"),
+      join(root, ".config", "opencode-oidc", "config.json"),
       JSON.stringify({
         presets: [
           { id: "haiilo", env: { ACME_CI_SECRET: "/machine/clientSecret", OKTA_ISSUER: "/oidc/issuer" } },

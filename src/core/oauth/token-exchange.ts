@@ -2,7 +2,7 @@ import * as oauth from "oauth4webapi";
 import { type Clock, systemClock, type TokenSet } from "../ports.js";
 import { type OidcSettings, type RequestContext, requestOptions } from "./client.js";
 import { type ClientAuthentication, clientAuthFor, confidentialClient } from "./client-auth.js";
-import { audienceParameters } from "./compat.js";
+import { audienceParameters, requestedScopes } from "./compat.js";
 import { discover, requireEndpoint } from "./discovery.js";
 import { ACCESS_TOKEN_TYPE, TOKEN_EXCHANGE_GRANT } from "./token-types.js";
 import { toTokenSet } from "./tokens.js";
@@ -33,7 +33,9 @@ export async function tokenExchangeGrant(
     requested_token_type: ACCESS_TOKEN_TYPE,
     ...audienceParameters(settings),
   };
-  if (request.scopes.length > 0) parameters.scope = request.scopes.join(" ");
+  // The audience as a scope where the preset asks for that (Entra ID: `<audience>/.default`).
+  const scopes = requestedScopes({ ...settings, scopes: [...request.scopes] });
+  if (scopes.length > 0) parameters.scope = scopes.join(" ");
   const response = await oauth.genericTokenEndpointRequest(
     as,
     client,
