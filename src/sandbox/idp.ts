@@ -294,6 +294,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     rotateRefreshToken: opts.rotateRefreshTokens ?? true,
     ttl: {
       AccessToken: accessTokenTtl,
+      ClientCredentials: accessTokenTtl,
       DeviceCode: opts.deviceCodeTtlSeconds ?? 600,
       Grant: 14 * 24 * 3600,
       IdToken: 3600,
