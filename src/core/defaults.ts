@@ -80,7 +80,6 @@ export const DOCTOR = {
   clockFailSeconds: 300,
 } as const;
 
-
 /** The browser login (authorization code + PKCE with a loopback redirect). */
 export const BROWSER_LOGIN = {
   /** How long the loopback listener waits for the browser's answer. */
