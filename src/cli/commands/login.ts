@@ -118,7 +118,10 @@ export const login: Command = {
     process.on("SIGINT", onSignal);
     let stopPastes = () => undefined as void;
     try {
-      const pending = await beginLogin(tenant, method, { signal: controller.signal, returnTo: "the terminal" });
+      const pending = await beginLogin(tenant, method, {
+        signal: controller.signal,
+        returnTo: "the terminal",
+      });
       showPrompt(preset.name, pending.prompt);
       if (ctx.values.browser !== false && (await openBrowser(pending.prompt.url, ctx.env)))
         say("(Opened your browser.)");
