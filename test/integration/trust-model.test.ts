@@ -196,6 +196,32 @@ describe.each(rows)("a working folder with $name", (row) => {
     expect(spy.requests).toEqual([]);
   });
 
+  it("machine identity: the client secret goes to the real token endpoint, the token to the real gateway", async () => {
+    const { secretBasic } = idp.machine;
+    const resolved = await resolveTenants(
+      { cwd: row.cwd() },
+      {
+        env: {
+          ...env(),
+          OPENCODE_OIDC_CLIENT_ID: secretBasic.clientId,
+          OPENCODE_OIDC_CLIENT_SECRET: secretBasic.clientSecret,
+        },
+      },
+    );
+    const tenant = resolved.primary;
+    if (!tenant) throw new Error("no tenant");
+    const before = idp.counts.clientCredentialsGrant;
+    const listing = await listModels(tenant, { refresh: true });
+    expect(listing.source).toBe("gateway");
+    expect(idp.counts.clientCredentialsGrant).toBe(before + 1);
+    expect(gateway.requests.at(-1)).toMatchObject({
+      auth: "bearer",
+      allowed: true,
+      client: secretBasic.clientId,
+    });
+    expect(spy.requests).toEqual([]);
+  });
+
   it("logout: the refresh token is revoked at the real IdP, not sent to the other host", async () => {
     const { tenant } = await tenantIn(row.cwd());
     const tokens = await quickLogin(idp);
