@@ -17,7 +17,9 @@ export interface AuthorizedFetchOptions {
    */
   boundTo?: string;
   /** Explains a refusal (which configuration sent the request elsewhere, how to allow it). */
-  describeRefusal?: (url: string) => { message?: string; hint?: string };
+  describeRefusal?: (
+    url: string,
+  ) => Promise<{ message?: string; hint?: string }> | { message?: string; hint?: string };
 }
 
 /** Whether `url` is the base URL or below it: same origin, and the path under the base path. */
@@ -72,7 +74,7 @@ export function authorizedFetch(options: AuthorizedFetchOptions): FetchLike {
     if (options.boundTo !== undefined) {
       const url = requestUrl(input);
       if (!isWithinBase(url, options.boundTo)) {
-        const explained = options.describeRefusal?.(url) ?? {};
+        const explained = (await options.describeRefusal?.(url)) ?? {};
         throw new OidcError(
           ErrorCode.UNTRUSTED_DESTINATION,
           explained.message ??

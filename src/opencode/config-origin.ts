@@ -1,18 +1,32 @@
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { parse } from "jsonc-parser";
 import { recordedWellKnownOptions } from "./well-known.js";
 
 const NAMES = ["opencode.json", "opencode.jsonc", ".opencode/opencode.json", ".opencode/opencode.jsonc"];
 
-function readJsonc(file: string): Record<string, unknown> | undefined {
+/** An OpenCode config file: plain JSON first; the JSONC parser is loaded only for comments or trailing commas. */
+async function readJsonc(file: string): Promise<Record<string, unknown> | undefined> {
+  let text: string;
   try {
-    const value = parse(readFileSync(file, "utf8"), [], { allowTrailingComma: true });
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : undefined;
+    text = readFileSync(file, "utf8");
   } catch {
     return undefined;
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    try {
+      const { parse } = await import("jsonc-parser");
+      value = parse(text, [], { allowTrailingComma: true });
+    } catch {
+      return undefined;
+    }
+  }
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 /** The user's own (trusted) OpenCode config files: the global folder and OPENCODE_CONFIG. */
@@ -64,11 +78,11 @@ function pluginEntries(config: Record<string, unknown> | undefined): unknown[] {
  * well-known document the user logged in with (recorded by `login --well-known`). Options written only in a project's
  * opencode.json are untrusted: they may add presets and model settings, never redirect a credential.
  */
-export function pluginOptionsTrusted(
+export async function pluginOptionsTrusted(
   options: unknown,
   packageName: string,
   env: NodeJS.ProcessEnv = process.env,
-): boolean {
+): Promise<boolean> {
   if (options === undefined || options === null) return true;
   const wanted = JSON.stringify(options);
   // Options a well-known login of the user's recorded (the document is config from a URL).
@@ -78,7 +92,7 @@ export function pluginOptionsTrusted(
     ...globalOpencodeConfigFiles(env),
     ...["opencode.json", "opencode.jsonc"].map((name) => join(managed, name)).filter((f) => existsSync(f)),
   ];
-  const configs = files.map(readJsonc);
+  const configs = await Promise.all(files.map(readJsonc));
   if (env.OPENCODE_CONFIG_CONTENT) {
     try {
       configs.push(JSON.parse(env.OPENCODE_CONFIG_CONTENT));
@@ -98,19 +112,20 @@ export function pluginOptionsTrusted(
 }
 
 /** The OpenCode config file that sets `provider.<id>.options.baseURL`, project files first. */
-export function baseUrlSetBy(
+export async function baseUrlSetBy(
   providerId: string,
   directory: string | undefined,
   env: NodeJS.ProcessEnv = process.env,
-): string | undefined {
+): Promise<string | undefined> {
   const files = [
     ...(directory ? projectOpencodeConfigFiles(directory, env) : []),
     ...globalOpencodeConfigFiles(env),
   ];
-  return files.find((file) => {
-    const provider = (readJsonc(file)?.provider as Record<string, { options?: { baseURL?: unknown } }>)?.[
-      providerId
-    ];
-    return typeof provider?.options?.baseURL === "string";
-  });
+  for (const file of files) {
+    const providers = (await readJsonc(file))?.provider as
+      | Record<string, { options?: { baseURL?: unknown } }>
+      | undefined;
+    if (typeof providers?.[providerId]?.options?.baseURL === "string") return file;
+  }
+  return undefined;
 }

@@ -24,7 +24,7 @@ export const server: Plugin = async (
       {
         cwd: input.directory,
         pluginOptions: options,
-        pluginOptionsTrusted: pluginOptionsTrusted(options, PLUGIN_ID),
+        pluginOptionsTrusted: await pluginOptionsTrusted(options, PLUGIN_ID),
       },
       { apiKeySources: [opencodeApiKeySource] },
     );

@@ -91,13 +91,13 @@ export function providerFetch(
   };
 }
 
-function refusal(
+async function refusal(
   tenant: Tenant,
   url: string,
   directory: string | undefined,
-): { message: string; hint: string } {
+): Promise<{ message: string; hint: string }> {
   const { provider } = tenant.preset;
-  const file = baseUrlSetBy(provider.id, directory, tenant.options.env);
+  const file = await baseUrlSetBy(provider.id, directory, tenant.options.env);
   let where: string;
   try {
     where = new URL(url).origin;
