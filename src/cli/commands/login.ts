@@ -116,7 +116,7 @@ export const login: Command = {
     // `on`, not `once`: proper-lockfile's signal-exit re-raises SIGINT when it sees no other listener
     // left, which a `once` listener is not by the time signal-exit's own handler runs.
     process.on("SIGINT", onSignal);
-    let stopPastes = () => undefined as void;
+    let stopPastes: () => void = () => undefined;
     try {
       const pending = await beginLogin(tenant, method, {
         signal: controller.signal,
