@@ -43,7 +43,7 @@ const derived = (pointer: string, derive: (doc: Json) => unknown): ProfileField 
 
 /**
  * What each profile sets beyond the generic defaults (audienceParam `none`, scopes with
- * `offline_access`, strict compat). Profiles with nothing here follow the RFCs where the engine
+ * `offline_access`, strict compat, no PKCE on the device request). Profiles with nothing here follow the RFCs where the engine
  * meets them; their differences are on the IdP side (docs/idps.md).
  */
 export const PROFILE_FIELDS: Record<Profile, readonly ProfileField[]> = {
@@ -62,7 +62,9 @@ export const PROFILE_FIELDS: Record<Profile, readonly ProfileField[]> = {
   // The API is chosen with `audience`; without it the access token is opaque.
   auth0: [field("/oidc/audienceParam", "audience")],
   // The audience comes from an Audience mapper on a client scope, not from a request parameter.
-  keycloak: [],
+  // A client with a PKCE method set refuses a device request without a code challenge; sending one
+  // is harmless to a client without it, so the device flow always sends one.
+  keycloak: [field("/auth/deviceFlow/pkce", true)],
   google: [
     // Google refuses `offline_access`; the device flow returns a refresh token anyway.
     field("/oidc/scopes", ["openid", "profile", "email"]),

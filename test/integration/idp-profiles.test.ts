@@ -140,6 +140,7 @@ async function gatewayStatus(gateway: Gateway, token: string): Promise<number> {
   return response.status;
 }
 
+const DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code";
 const isJwt = (token: string) => /^eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+$/.test(token);
 const requestsTo = (idp: VendorIdp, endpoint: string, grantType?: string) =>
   idp.requests.filter(
@@ -284,9 +285,33 @@ describe("keycloak example against a Keycloak-shaped IdP", () => {
     expect(await gatewayStatus(gateway, refreshed.accessToken)).toBe(200);
   });
 
-  it("a client that enforces PKCE refuses a device request without a code challenge, with Keycloak's own words", async () => {
+  it("a client that enforces PKCE: the profile sends a code challenge, so device login and refresh work", async () => {
     const f = await setUp("keycloak", example("keycloak"), { idp: { pkce: true } });
-    const error = await rejection(startDeviceAuthorization(f.rt.requireOidc()));
+    expect(f.rt.preset.auth.deviceFlow.pkce).toBe(true);
+    const gateway = await gatewayFor(f);
+    const tokens = await deviceLogin(f);
+    const [deviceRequest] = requestsTo(f.idp, "device_authorization");
+    expect(deviceRequest?.parameters).toEqual(
+      expect.arrayContaining(["code_challenge", "code_challenge_method"]),
+    );
+    expect(
+      requestsTo(f.idp, "token", DEVICE_GRANT).every((r) => r.parameters.includes("code_verifier")),
+    ).toBe(true);
+    expect(f.idp.requests.filter((r) => r.refused !== undefined)).toEqual([]);
+    expect(decodeJwt(tokens.accessToken)).toMatchObject({ aud: "api://acme-ai" });
+    expect(await gatewayStatus(gateway, tokens.accessToken)).toBe(200);
+    const refreshed = await refreshBySession(f, tokens);
+    expect(await gatewayStatus(gateway, refreshed.accessToken)).toBe(200);
+  });
+
+  it("without the profile's PKCE (auth.deviceFlow.pkce: false) the client refuses the device request, with Keycloak's own words", async () => {
+    const preset = example("keycloak");
+    const f = await setUp(
+      "keycloak",
+      { ...preset, auth: { ...preset.auth, deviceFlow: { ...preset.auth?.deviceFlow, pkce: false } } },
+      { idp: { pkce: true } },
+    );
+    const error = await rejection(beginLogin(f.rt, "device"));
     expect(error.code).toBe(ErrorCode.IDP_REJECTED);
     expect(error.message).toMatch(/invalid_request \(Missing parameter: code_challenge_method\)/);
   });

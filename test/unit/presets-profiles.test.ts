@@ -85,6 +85,17 @@ describe("IdP profiles", () => {
     expect(origins["/oidc/compat/revocation"]?.source).toBe("profile glewlwyd");
   });
 
+  it("keycloak: PKCE on the device request, and `pkce: false` in the preset turns it off", async () => {
+    const { preset, origins } = await resolveOne(doc("keycloak"));
+    expect(preset.auth.deviceFlow.pkce).toBe(true);
+    expect(preset.oidc.compat).toEqual(STRICT_COMPAT);
+    expect(origins["/auth/deviceFlow/pkce"]?.source).toBe("profile keycloak");
+    const off = await resolveOne({ ...doc("keycloak"), auth: { deviceFlow: { pkce: false } } });
+    expect(off.preset.auth.deviceFlow.pkce).toBe(false);
+    expect(off.origins["/auth/deviceFlow/pkce"]?.source).toBe("file test.json");
+    expect((await resolveOne(doc("okta"))).preset.auth.deviceFlow.pkce).toBe(false);
+  });
+
   it("auth0: the audience parameter", async () => {
     expect((await resolveOne(doc("auth0"))).preset.oidc.audienceParam).toBe("audience");
   });
@@ -172,7 +183,7 @@ describe("IdP profiles", () => {
   it("the table only names fields of the schema", () => {
     for (const fields of Object.values(PROFILE_FIELDS)) {
       for (const { pointer } of fields)
-        expect(pointer).toMatch(/^\/oidc\/(audienceParam|scopes|compat\/\w+)$/);
+        expect(pointer).toMatch(/^\/(oidc\/(audienceParam|scopes|compat\/\w+)|auth\/deviceFlow\/pkce)$/);
     }
   });
 });
