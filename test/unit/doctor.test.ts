@@ -53,6 +53,8 @@ describe("doctor: clock", () => {
   });
 });
 
+const DEVICE = "urn:ietf:params:oauth:grant-type:device_code";
+
 describe("doctor: grants", () => {
   async function tenant(preset: Record<string, unknown> = {}) {
     const { primary } = await resolveTenants(
@@ -98,6 +100,118 @@ describe("doctor: grants", () => {
     const check = grantsCheck(await tenant(), without as oauth.AuthorizationServer);
     expect(check.status).toBe("fail");
     expect(check.fix).toMatch(/oidc\.endpoints\.deviceAuthorization/);
+  });
+});
+
+describe("doctor: grants of the browser login and of machine identities", () => {
+  async function tenant(auth: Record<string, unknown>, env: Record<string, string> = {}) {
+    const { primary } = await resolveTenants(
+      {
+        configFiles: false,
+        pluginOptions: {
+          presets: [
+            {
+              id: "haiilo",
+              oidc: { profile: "glewlwyd", issuer: "https://sso.example.com/api/oidc", clientId: "c" },
+              auth,
+            },
+          ],
+        },
+      },
+      { env },
+    );
+    if (!primary) throw new Error("no tenant");
+    return primary;
+  }
+  const TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+  const issuer = (grants: string[], more: Partial<oauth.AuthorizationServer> = {}) =>
+    ({
+      issuer: "https://sso.example.com/api/oidc",
+      token_endpoint: "https://sso.example.com/api/oidc/token",
+      authorization_endpoint: "https://sso.example.com/api/oidc/auth",
+      device_authorization_endpoint: "https://sso.example.com/api/oidc/device_authorization",
+      grant_types_supported: grants,
+      ...more,
+    }) as oauth.AuthorizationServer;
+  const browserOnly = { deviceFlow: { enabled: false }, browser: { enabled: true } };
+  const warnings = (check: { details?: string[] }) => check.details?.filter((d) => d.startsWith("warn:"));
+
+  it("the browser login: authorization_code advertised passes, unadvertised is a warning, no endpoint a failure", async () => {
+    const t = await tenant(browserOnly);
+    const ok = grantsCheck(t, issuer(["authorization_code", "refresh_token"]));
+    expect(ok.status).toBe("pass");
+    expect(ok.details).toContain("pass: browser login: https://sso.example.com/api/oidc/auth");
+
+    const unlisted = grantsCheck(t, issuer(["refresh_token"]));
+    expect(unlisted.status).toBe("warn");
+    expect(warnings(unlisted)).toEqual(["warn: authorization_code is not in grant_types_supported."]);
+    expect(unlisted.fix).toMatch(/glewlwyd/);
+
+    const { authorization_endpoint: _, ...none } = issuer(["authorization_code", "refresh_token"]);
+    const missing = grantsCheck(t, none as oauth.AuthorizationServer);
+    expect(missing.status).toBe("fail");
+    expect(missing.fix).toMatch(/oidc\.endpoints\.authorization/);
+
+    const plain = grantsCheck(
+      t,
+      issuer(["authorization_code", "refresh_token"], { code_challenge_methods_supported: ["plain"] }),
+    );
+    expect(warnings(plain)).toEqual([
+      "warn: code_challenge_methods_supported lists plain but not S256, which the browser login sends.",
+    ]);
+  });
+
+  it("the browser login off: authorization_code is not looked at", async () => {
+    const check = grantsCheck(await tenant({}), issuer([DEVICE, "refresh_token"]));
+    expect(check.status).toBe("pass");
+    expect(check.details?.join("\n")).not.toMatch(/authorization_code|browser/);
+  });
+
+  it("a machine identity with a client secret needs client_credentials; unadvertised is a warning", async () => {
+    const t = await tenant({}, { OPENCODE_OIDC_CLIENT_SECRET: "machine-secret-value" });
+    const ok = grantsCheck(t, issuer([DEVICE, "refresh_token", "client_credentials"]));
+    expect(ok.status).toBe("pass");
+    expect(ok.details).toContain(
+      "pass: machine identity: client credentials (client secret), the client_credentials grant",
+    );
+    const unlisted = grantsCheck(t, issuer([DEVICE, "refresh_token", TOKEN_EXCHANGE]));
+    expect(unlisted.status).toBe("warn");
+    expect(warnings(unlisted)).toEqual(["warn: client_credentials is not in grant_types_supported."]);
+    expect(JSON.stringify(unlisted)).not.toContain("machine-secret-value");
+  });
+
+  it("a machine identity with a subject token needs token exchange", async () => {
+    const t = await tenant({}, { OPENCODE_OIDC_SUBJECT_TOKEN_FILE: "/run/secrets/subject.jwt" });
+    const ok = grantsCheck(t, issuer([DEVICE, "refresh_token", TOKEN_EXCHANGE]));
+    expect(ok.status).toBe("pass");
+    expect(ok.details).toContain(
+      `pass: machine identity: token exchange (RFC 8693), the ${TOKEN_EXCHANGE} grant`,
+    );
+    const unlisted = grantsCheck(t, issuer([DEVICE, "refresh_token", "client_credentials"]));
+    expect(warnings(unlisted)).toEqual([`warn: ${TOKEN_EXCHANGE} is not in grant_types_supported.`]);
+  });
+
+  it("no machine identity variables, or machine identities switched off: no machine grant is looked at", async () => {
+    const none = grantsCheck(await tenant({}), issuer([DEVICE, "refresh_token"]));
+    expect(none.status).toBe("pass");
+    const off = grantsCheck(
+      await tenant({ machine: { enabled: false } }, { OPENCODE_OIDC_CLIENT_SECRET: "s" }),
+      issuer([DEVICE, "refresh_token"]),
+    );
+    expect(off.status).toBe("pass");
+    expect(off.details?.join("\n")).not.toMatch(/machine|client_credentials/);
+  });
+
+  it("contradictory machine identity variables are a failure that names them, not their values", async () => {
+    const t = await tenant(
+      {},
+      { OPENCODE_OIDC_CLIENT_SECRET: "machine-secret-value", OPENCODE_OIDC_PRIVATE_KEY_FILE: "/k.pem" },
+    );
+    const check = grantsCheck(t, issuer([DEVICE, "refresh_token", "client_credentials"]));
+    expect(check.status).toBe("fail");
+    expect(check.summary).toMatch(/OPENCODE_OIDC_CLIENT_SECRET, OPENCODE_OIDC_PRIVATE_KEY_FILE/);
+    expect(check.fix).toMatch(/only one/);
+    expect(JSON.stringify(check)).not.toContain("machine-secret-value");
   });
 });
 

@@ -4,6 +4,8 @@ import { DOCTOR } from "../../core/defaults.js";
 import { describeError, isOidcError } from "../../core/errors.js";
 import { urlProblem } from "../../core/loopback.js";
 import { discover } from "../../core/oauth/discovery.js";
+import { MACHINE_KIND_LABELS, type MachineIdentity } from "../../core/oauth/machine-identity.js";
+import { TOKEN_EXCHANGE_GRANT } from "../../core/oauth/token-types.js";
 import type { FetchLike } from "../../core/ports.js";
 import type { Tenant } from "../tenant.js";
 import { type Check, type CheckStatus, fail, pass, printable, warn } from "./report.js";
@@ -74,7 +76,30 @@ interface Finding {
   fix?: string;
 }
 
-/** Does the issuer offer what the preset will ask for: the device grant, refresh tokens, revocation? */
+/** The machine identity the environment sets, or the finding that says why it cannot be used. */
+function machineIdentityOf(tenant: Tenant): { identity?: MachineIdentity; finding?: Finding } {
+  try {
+    return { identity: tenant.machineIdentity() };
+  } catch (error) {
+    return {
+      finding: {
+        status: "fail",
+        text: printable(
+          describeError(error).split("\n")[0] ?? "The machine identity variables are invalid.",
+          300,
+        ),
+        fix: (isOidcError(error) && error.hint) || "Check the machine identity variables (docs/auth.md).",
+      },
+    };
+  }
+}
+
+/**
+ * Does the issuer offer what the preset will ask for: the device grant, the authorization code grant
+ * of the browser login, refresh tokens, the grant of a machine identity set in the environment,
+ * revocation? A grant missing from `grant_types_supported` is a warning only: some IdPs (glewlwyd)
+ * leave working grants out of the list.
+ */
 export function grantsCheck(tenant: Tenant, as: oauth.AuthorizationServer | undefined): Check {
   if (!as) return warn("grants", "Not checked: no discovery document.", "See the discovery check.");
   const { preset } = tenant;
@@ -97,6 +122,36 @@ export function grantsCheck(tenant: Tenant, as: oauth.AuthorizationServer | unde
       });
     else if (advertised && !advertised.includes(DEVICE_GRANT)) findings.push(notAdvertised(DEVICE_GRANT));
     else findings.push({ status: "pass", text: `device login: ${printable(endpoint, 300)}` });
+  }
+  if (preset.auth.browser.enabled) {
+    const endpoint = preset.oidc.endpoints.authorization ?? as.authorization_endpoint;
+    const challenges = as.code_challenge_methods_supported;
+    if (!endpoint)
+      findings.push({
+        status: "fail",
+        text: "The browser login is offered, but the issuer publishes no authorization_endpoint.",
+        fix: "Set oidc.endpoints.authorization, or turn the browser login off (auth.browser.enabled: false).",
+      });
+    else if (advertised && !advertised.includes("authorization_code"))
+      findings.push(notAdvertised("authorization_code"));
+    else if (Array.isArray(challenges) && !challenges.includes("S256"))
+      findings.push({
+        status: "warn",
+        text: `code_challenge_methods_supported lists ${printable(challenges.join(", "), 200)} but not S256, which the browser login sends.`,
+        fix: "Allow PKCE with S256 for the client at the IdP.",
+      });
+    else findings.push({ status: "pass", text: `browser login: ${printable(endpoint, 300)}` });
+  }
+  const machine = machineIdentityOf(tenant);
+  if (machine.finding) findings.push(machine.finding);
+  if (machine.identity) {
+    const grant = machine.identity.kind === "token_exchange" ? TOKEN_EXCHANGE_GRANT : "client_credentials";
+    if (advertised && !advertised.includes(grant)) findings.push(notAdvertised(grant));
+    else
+      findings.push({
+        status: "pass",
+        text: `machine identity: ${MACHINE_KIND_LABELS[machine.identity.kind]}, the ${grant} grant`,
+      });
   }
   if (preset.oidc.scopes.includes("offline_access")) {
     if (advertised && !advertised.includes("refresh_token")) findings.push(notAdvertised("refresh_token"));
