@@ -2,7 +2,8 @@
  * The second, independent IdP: a real glewlwyd (Debian package, an OIDC server written in C) on
  * loopback, driven through the real CLI (bundled like dist/cli.js) and the built engine. Device
  * login, model discovery through the sandbox gateway checking glewlwyd's JWKS, refresh with one-use
- * refresh tokens, four processes racing for one refresh, and logout that really ends the login.
+ * refresh tokens, four processes racing for one refresh, logout that really ends the login, and the
+ * browser login (authorization code + PKCE on a registered loopback port) through the CLI.
  * What glewlwyd does differently from oidc-provider is asserted here and written down in
  * docs/idps.md#glewlwyd.
  */
@@ -20,10 +21,12 @@ import type { SessionKey, TokenSet } from "../../src/core/ports.js";
 import { type Gateway, startGateway } from "../../src/sandbox/gateway.js";
 import { FileTokenStore } from "../../src/store/token-store.js";
 import { ChildRun, type Exit, run } from "../support/child-processes.js";
+import { browserHook, launcherEnv } from "../support/chromium.js";
 import { buildEngine, type EngineBuild, ROOT } from "../support/engine-build.js";
 import { ageStoredSession, rejection, type TempHome, tempHome } from "../support/engine-fixtures.js";
 import { type Glewlwyd, glewlwydUnavailable, startGlewlwyd } from "../support/glewlwyd.js";
 import { report } from "../support/measure.js";
+import { freePorts } from "../support/ports.js";
 import { SecretSet } from "../support/secrets.js";
 
 const WORKER = fileURLToPath(new URL("../support/session-worker.mjs", import.meta.url));
@@ -43,6 +46,9 @@ if (unavailable) console.warn(`SKIPPING the glewlwyd suite: ${unavailable}`);
 let build: EngineBuild;
 let glw: Glewlwyd;
 let gateway: Gateway;
+let hook: Awaited<ReturnType<typeof browserHook>>;
+/** The browser login's loopback port, registered at glewlwyd (which matches redirect URIs exactly). */
+let browserPort: number;
 let failed = false;
 const homes: TempHome[] = [];
 const children: ChildRun[] = [];
@@ -50,7 +56,13 @@ const started = performance.now();
 
 beforeAll(async () => {
   if (unavailable) return;
-  [build, glw] = await Promise.all([buildEngine(), startGlewlwyd({ resource: AUDIENCE })]);
+  browserPort = (await freePorts(1))[0] as number;
+  const redirectUris = ["http://127.0.0.1/callback", `http://127.0.0.1:${browserPort}/callback`];
+  [build, glw, hook] = await Promise.all([
+    buildEngine(),
+    startGlewlwyd({ resource: AUDIENCE, redirectUris }),
+    browserHook(),
+  ]);
   gateway = await startGateway({ issuer: glw.issuer, audiences: [AUDIENCE], jwksUri: glw.jwksUri });
 }, 60_000);
 beforeEach(({ onTestFailed }) => {
@@ -61,6 +73,7 @@ beforeEach(({ onTestFailed }) => {
 afterAll(async () => {
   for (const child of children) child.kill();
   await gateway?.close();
+  await hook?.close();
   await glw?.stop({ keepLog: failed });
   for (const home of homes) home.cleanup();
   build?.cleanup();
@@ -95,9 +108,14 @@ interface CliHome {
 
 /**
  * A temp home whose project config holds the example preset, filled in as a user would: this
- * server's issuer and client, the gateway, its audience. `oidc` overrides fields of the example.
+ * server's issuer and client, the gateway, its audience. `oidc` and `auth` override fields of the
+ * example; `env` is added to the CLI's environment.
  */
-function cliHome(oidc: Record<string, unknown> = {}): CliHome {
+function cliHome(
+  oidc: Record<string, unknown> = {},
+  auth: Record<string, unknown> = {},
+  extraEnv: Record<string, string> = {},
+): CliHome {
   const home = tempHome();
   homes.push(home);
   const example = JSON.parse(readFileSync(EXAMPLE, "utf8"));
@@ -119,12 +137,13 @@ function cliHome(oidc: Record<string, unknown> = {}): CliHome {
             scopes: glw.scopes,
             ...oidc,
           },
+          auth: { ...example.auth, ...auth },
           log: { file: "glewlwyd.log" },
         },
       ],
     }),
   );
-  const env = { PATH: process.env.PATH, ...home.env, NO_COLOR: "1" };
+  const env = { PATH: process.env.PATH, ...home.env, NO_COLOR: "1", ...extraEnv };
   return {
     home,
     logFile: join(home.authDir, "log", "glewlwyd.log"),
@@ -147,6 +166,11 @@ async function cliLogin(h: CliHome): Promise<{ exit: Exit; userCode: string }> {
   expect(url).toContain(`code=${userCode}`);
   await glw.approve(userCode as string);
   return { exit: await login.exited, userCode: userCode as string };
+}
+
+/** For a race with the browser hook: the login ended before it opened a browser. */
+function failedEarly(exit: Exit): never {
+  throw new Error(`login exited ${exit.code} before opening the browser: ${exit.stderr}`);
 }
 
 /** A device login through the engine alone (approve first, then a single poll). */
@@ -429,6 +453,67 @@ describe.skipIf(unavailable)("glewlwyd, a second independent IdP", () => {
     await expect(
       glw.authorize((await authorizationUrl("http://127.0.0.1:54321/callback", "n")).url),
     ).rejects.toThrow(/answered 403/);
+  });
+
+  it("CLI: browser login on the registered port (glewlwyd's consent by its REST calls), token, models", async () => {
+    const h = cliHome({}, { browser: { enabled: true, ports: [browserPort] } }, launcherEnv(hook.url));
+    const login = new ChildRun(process.execPath, [build.cli, "login", "--method", "browser"], {
+      env: h.env,
+      cwd: h.home.dir,
+    });
+    children.push(login);
+    // The launcher hands over the URL the CLI opens; a person signs in and consents at glewlwyd.
+    const opened = new URL(await Promise.race([hook.next(), login.exited.then(failedEarly)]));
+    expect(`${opened.origin}${opened.pathname}`).toBe(`${glw.issuer}/auth`);
+    expect(Object.fromEntries(opened.searchParams)).toMatchObject({
+      client_id: glw.clientId,
+      redirect_uri: `http://127.0.0.1:${browserPort}/callback`,
+      code_challenge_method: "S256",
+      resource: AUDIENCE,
+      nonce: expect.any(String),
+    });
+    const back = await glw.authorize(opened.href);
+    expect(`${back.origin}${back.pathname}`).toBe(`http://127.0.0.1:${browserPort}/callback`);
+    expect(back.searchParams.get("code")).toEqual(expect.any(String));
+    // The browser follows glewlwyd's redirect to the CLI's loopback listener.
+    const page = await fetch(back);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Logged in to Glewlwyd AI");
+    const exit = await login.exited;
+    expect(exit.code, exit.stderr).toBe(0);
+    expect(exit.stdout).toBe("");
+    expect(exit.stderr).toMatch(/Logged in to Glewlwyd AI as alice@example\.com/);
+    expect((await h.store.read(h.key))?.refreshToken).toEqual(expect.any(String));
+
+    const token = await h.cli("token");
+    expect(token.code, token.stderr).toBe(0);
+    expect(token.stdout).toMatch(JWT_LINE);
+    const claims = decodeJwtClaims(token.stdout.trim());
+    expect(claims).toMatchObject({ iss: glw.issuer, aud: AUDIENCE, client_id: glw.clientId });
+
+    const models = await h.cli("models", "--json");
+    expect(models.code, models.stderr).toBe(0);
+    expect(Object.keys(JSON.parse(models.stdout)).sort()).toEqual([
+      "claude-sonnet-4",
+      "gpt-4o-mini",
+      "llama-3.1-70b",
+    ]);
+    const listing = gateway.requests.filter((r) => r.path === "/v1/models" && r.sub === claims?.sub);
+    expect(listing.at(-1)).toMatchObject({ auth: "bearer", allowed: true, aud: AUDIENCE });
+
+    // doctor: glewlwyd advertises authorization_code, so the browser login's grant passes.
+    const doctor = await h.cli("doctor", "--json");
+    const grants = (
+      JSON.parse(doctor.stdout) as { checks: Array<{ id: string; details?: string[] }> }
+    ).checks.find((c) => c.id === "grants");
+    expect(grants?.details).toContain(`pass: browser login: ${glw.issuer}/auth`);
+
+    const secrets = new SecretSet();
+    secrets.addStore(h.home.tokenFile);
+    secrets.add("code", back.searchParams.get("code") as string);
+    const texts = [exit.stdout, exit.stderr, token.stderr, models.stdout, models.stderr, doctor.stdout];
+    expect(texts.flatMap((t) => secrets.leaksIn(t))).toEqual([]);
+    expect(secrets.leaksIn(readFileSync(h.logFile, "utf8"))).toEqual([]);
   });
 
   it("control: RFC 7009 revocation, as for oidc-provider, is refused for a public client and says so", async () => {
