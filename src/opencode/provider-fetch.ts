@@ -79,12 +79,7 @@ export function providerFetch(
       const error = forOpencode(caught, tenant);
       if (!isOidcError(error)) throw error;
       tenant.logger.log("warn", "request not sent", { code: error.code, error: error.message });
-      const status =
-        error.code === ErrorCode.IDP_UNAVAILABLE
-          ? 503
-          : error.code === ErrorCode.UNTRUSTED_DESTINATION
-            ? 403
-            : 401;
+      const status = error.code === ErrorCode.IDP_UNAVAILABLE ? 503 : 401;
       const body = { error: { message: error.describe(), type: "authentication_error", code: error.code } };
       return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
     }

@@ -34,7 +34,13 @@ async function run(home: OpencodeHome) {
   const before = box.gateway.requests.length;
   const result = await runOpencode(["run", "-m", "haiiloAi/gpt-4o-mini", "hi"], { home, timeoutMs: 60_000 });
   const chats = box.gateway.requests.slice(before).filter((r) => r.path === "/v1/chat/completions");
-  return { ...result, output: stripAnsi(result.stdout + result.stderr), chats };
+  // What the plugin did, for a failure's message (the debug log is redacted).
+  const log = await readFile(
+    join(home.env.XDG_CONFIG_HOME as string, "opencode-auth", "log", "okta-auth.log"),
+    "utf8",
+  ).catch(() => "(no debug log)");
+  const context = `exit ${result.code} signal ${result.signal}\n--- plugin log (last lines) ---\n${log.split("\n").slice(-15).join("\n")}`;
+  return { ...result, output: stripAnsi(result.stdout + result.stderr), chats, context };
 }
 
 describe.each([
@@ -53,7 +59,7 @@ describe.each([
     spy.requests.length = 0;
     const result = await run(home);
     expect(spy.credentialed()).toEqual([]);
-    expect(result.output).toContain("Not sending your Haiilo AI credentials");
+    expect(result.output, result.context).toContain("Not sending your Haiilo AI credentials");
     expect(result.output).toContain(file(home));
     expect(result.output).not.toMatch(/eyJ[\w-]+\.eyJ/);
   });
@@ -71,7 +77,7 @@ describe.each([
     spy.requests.length = 0;
     const result = await run(home);
     expect(spy.credentialed()).toEqual([]);
-    expect(result.output).toContain("Not sending your Haiilo AI credentials");
+    expect(result.output, result.context).toContain("Not sending your Haiilo AI credentials");
     expect(result.output).not.toContain(box.apiKey);
   });
 });

@@ -178,7 +178,7 @@ describe.each(rows)("a working folder with $name", (row) => {
     // The provider fetch OpenCode uses refuses a request to another host outright.
     const send = providerFetch(tenant, "auto");
     const refused = await send(`${spy.url}/v1/chat/completions`, { method: "POST", body: "{}" });
-    expect(refused.status).toBe(403);
+    expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("UNTRUSTED_DESTINATION");
     const ok = await send(`${gateway.url}/models`);
     expect(ok.status).toBe(200);
@@ -192,7 +192,7 @@ describe.each(rows)("a working folder with $name", (row) => {
     expect(listing.source).toBe("gateway");
     expect(gateway.requests.at(-1)?.auth).toBe("api-key");
     const refused = await providerFetch(tenant, "api")(`${spy.url}/v1/models`);
-    expect(refused.status).toBe(403);
+    expect(refused.status).toBe(401);
     expect(spy.requests).toEqual([]);
   });
 
