@@ -213,6 +213,20 @@ export class Tui {
     }
   }
 
+  /** Polls until `test` holds for the screen (for checks a regular expression cannot say). */
+  async waitUntil(test: (screen: string) => boolean, options: WaitOptions = {}): Promise<string> {
+    const label = options.label ?? "wait for a condition";
+    const deadline = performance.now() + (options.timeoutMs ?? 30_000);
+    for (;;) {
+      const screen = await this.capture(label);
+      if (test(screen)) return screen;
+      if (await this.exited()) throw this.failure(`OpenCode exited while waiting: ${label}`);
+      if (performance.now() > deadline)
+        throw this.failure(`timed out after ${options.timeoutMs ?? 30_000} ms: ${label}`);
+      await delay(POLL_MS);
+    }
+  }
+
   /** Polls until `pattern` is no longer on screen. */
   async waitForGone(pattern: string | RegExp, options: WaitOptions = {}): Promise<string> {
     const re = typeof pattern === "string" ? new RegExp(escapeRegExp(pattern)) : pattern;
