@@ -6,8 +6,6 @@
  *
  * Set TUI_TRANSCRIPT_DIR to also write the device-flow test's screens as Markdown there.
  */
-import { spawn } from "node:child_process";
-import { once } from "node:events";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -15,7 +13,7 @@ import { approveDevice } from "../../src/sandbox/approve.js";
 import { type Gateway, startGateway } from "../../src/sandbox/gateway.js";
 import { type Sandbox, startSandbox } from "../../src/sandbox/sandbox.js";
 import type { OpencodeHome } from "./support/opencode.js";
-import { CLI, pluginHome } from "./support/plugin-home.js";
+import { cliLogin, pluginHome } from "./support/plugin-home.js";
 import { escapeRegExp, startTui, type Tui } from "./support/tui.js";
 
 vi.setConfig({ testTimeout: 300_000, hookTimeout: 60_000 });
@@ -203,26 +201,6 @@ async function maybeWriteTranscript(tui: Tui, file: string, title: string): Prom
   console.error(`TUI transcript written to ${join(dir, file)}`);
 }
 
-/** `opencode-oidc login --no-browser`, approved at the URL it prints on stderr. */
-async function cliLogin(h: OpencodeHome, args: string[] = []): Promise<void> {
-  const child = spawn("node", [CLI, "login", "--no-browser", ...args], {
-    cwd: h.projectDir,
-    env: h.env,
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let stderr = "";
-  const url = new Promise<string>((resolve) => {
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /(http:\/\/\S+\/device\?user_code=\S+)/.exec(stderr);
-      if (match) resolve(match[1] as string);
-    });
-  });
-  await approveDevice(await url);
-  const [code] = await once(child, "exit");
-  expect(code, stderr).toBe(0);
-}
-
 const tokenStore = (h: OpencodeHome) => join(h.env.XDG_CONFIG_HOME as string, "opencode-auth", "tokens.json");
 
 // --- the tests ---------------------------------------------------------------------------------
@@ -332,7 +310,7 @@ describe("the OpenCode TUI, first day", () => {
       join(h.configDir, "opencode.json"),
       JSON.stringify({ ...config, model: "haiiloAi/gpt-4o-mini" }, null, 2),
     );
-    await cliLogin(h);
+    expect((await cliLogin(h)).code).toBe(0);
     const tui = await startTui({ home: h });
     const pid = await tui.pid();
     await waitForHome(tui);
