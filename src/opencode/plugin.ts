@@ -88,8 +88,5 @@ export function presetSlot(index: number): Plugin {
   };
 }
 
-/** One plugin function per slot; src/index.ts exports each of them. */
-export const slots: Plugin[] = Array.from({ length: OPENCODE_PRESET_SLOTS }, (_, index) => presetSlot(index));
-
-/** The default preset's plugin function (slot 0). */
-export const server: Plugin = slots[0] as Plugin;
+/** The default preset's plugin function (slot 0); src/index.ts exports one per slot. */
+export const server: Plugin = presetSlot(0);
