@@ -4,7 +4,12 @@ import type { FetchLike } from "../core/ports.js";
 import { listModels, type ModelSource } from "../tenant/model-listing.js";
 import type { Tenant } from "../tenant/tenant.js";
 import { type OpencodeModel, toOpencodeModels } from "./models.js";
-import { PLACEHOLDER_MODEL, PLACEHOLDER_MODEL_ID } from "./placeholder.js";
+import {
+  isConnected,
+  PLACEHOLDER_MODEL,
+  PLACEHOLDER_MODEL_ID,
+  type PlaceholderContext,
+} from "./placeholder.js";
 import { signingFetch } from "./provider-fetch.js";
 
 type ProviderConfig = NonNullable<Config["provider"]>[string];
@@ -120,7 +125,7 @@ export interface InjectOptions {
   /** Each tenant's listing (default: `discoverModels` for all of them, started at once). */
   listing?: (tenant: Tenant) => Promise<ProviderModels>;
   /** The fetch for a tenant's provider (default: `signingFetch`, by how OpenCode has it connected). */
-  fetchFor?: (tenant: Tenant, placeholder: { problem?: string } | undefined) => Promise<FetchLike>;
+  fetchFor?: (tenant: Tenant, placeholder: PlaceholderContext | undefined) => Promise<FetchLike>;
   /** The folder OpenCode runs in (for the default fetch's messages). */
   directory?: string;
 }
@@ -135,12 +140,14 @@ export async function injectProviders(
   const listing = options.listing ?? ((tenant: Tenant) => started?.get(tenant) as Promise<ProviderModels>);
   const fetchFor =
     options.fetchFor ??
-    ((tenant: Tenant, placeholder: { problem?: string } | undefined) =>
+    ((tenant: Tenant, placeholder: PlaceholderContext | undefined) =>
       signingFetch(tenant, placeholder, options.directory));
   for (const tenant of tenants) {
     try {
       const models = await listing(tenant);
-      const placeholder = needsPlaceholder(config, tenant, models) ? { problem: models.problem } : undefined;
+      const placeholder = needsPlaceholder(config, tenant, models)
+        ? { problem: models.problem, connected: await isConnected(tenant) }
+        : undefined;
       injectProvider(config, tenant, models, await fetchFor(tenant, placeholder));
     } catch (error) {
       tenant.logger.log("error", "config hook failed", { error: String(error) });

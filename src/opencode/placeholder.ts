@@ -29,22 +29,44 @@ export function isPlaceholderRequest(init: RequestInit | undefined): boolean {
   }
 }
 
+/** Why the provider has only the placeholder, as seen when OpenCode loaded the plugin. */
+export interface PlaceholderContext {
+  /** What the model listing said. */
+  problem?: string;
+  /** Whether there was a login or an API key then. */
+  connected: boolean;
+}
+
+/** Whether the tenant has a login or an API key (reads the store; for the placeholder's answer only). */
+export async function isConnected(tenant: Tenant): Promise<boolean> {
+  return (
+    (await tenant.hasSession().catch(() => false)) ||
+    (await storedApiKey(tenant).catch(() => undefined)) !== undefined
+  );
+}
+
 /**
  * Why the placeholder is all there is, as the error a message to it gets: how to connect when there
- * is no login; otherwise that the gateway listed nothing when OpenCode started (and what failed).
+ * is no login; that OpenCode must load again when the login came after it started (a login from
+ * the Connect dialog reloads it by itself); otherwise what the gateway said when OpenCode started.
  */
-export async function placeholderError(tenant: Tenant, problem: string | undefined): Promise<OidcError> {
+export async function placeholderError(tenant: Tenant, context: PlaceholderContext): Promise<OidcError> {
   const { name } = tenant.preset.provider;
-  const loggedIn =
-    (await tenant.hasSession().catch(() => false)) ||
-    (await storedApiKey(tenant).catch(() => undefined)) !== undefined;
-  if (!loggedIn) {
+  if (!(await isConnected(tenant))) {
     return new OidcError(
       ErrorCode.NOT_LOGGED_IN,
       `${name} is not connected yet, so it has no models. The real models replace this entry as soon as you are connected.`,
       { hint: connectHint(tenant) },
     );
   }
+  if (!context.connected) {
+    return new OidcError(
+      ErrorCode.GATEWAY_UNAVAILABLE,
+      `${name} was connected after OpenCode started, so its models are not loaded yet.`,
+      { hint: "Start OpenCode again to load them (a login from /connect reloads OpenCode by itself)." },
+    );
+  }
+  const { problem } = context;
   return new OidcError(
     ErrorCode.GATEWAY_UNAVAILABLE,
     `${name}'s gateway listed no models when OpenCode started${problem ? ` (${problem})` : ""}.`,

@@ -7,7 +7,7 @@ import type { Tenant } from "../tenant/tenant.js";
 import { readOpencodeConnection } from "./auth-file.js";
 import { baseUrlSetBy } from "./config-origin.js";
 import { connectHint, forOpencode } from "./hints.js";
-import { isPlaceholderRequest, placeholderError } from "./placeholder.js";
+import { isPlaceholderRequest, type PlaceholderContext, placeholderError } from "./placeholder.js";
 
 export type AuthKind = "oauth" | "api" | "auto";
 
@@ -18,7 +18,7 @@ export interface ProviderFetchOptions {
    * The provider's models are only the placeholder entry: a request for it is answered here (how
    * to connect, or what the gateway's listing said), never sent.
    */
-  placeholder?: { problem?: string };
+  placeholder?: PlaceholderContext;
 }
 
 /**
@@ -87,7 +87,7 @@ export function providerFetch(
   return async (input, init) => {
     try {
       if (options.placeholder && isPlaceholderRequest(init))
-        return errorResponse(await placeholderError(tenant, options.placeholder.problem));
+        return errorResponse(await placeholderError(tenant, options.placeholder));
       return await send(input, init);
     } catch (caught) {
       const error = forOpencode(caught, tenant);
@@ -118,7 +118,7 @@ export function providerFetch(
  */
 export async function signingFetch(
   tenant: Tenant,
-  placeholder: { problem?: string } | undefined,
+  placeholder: PlaceholderContext | undefined,
   directory?: string,
 ): Promise<FetchLike> {
   const connection = await readOpencodeConnection(tenant.preset.provider.id, tenant.options.env);
