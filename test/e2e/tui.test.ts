@@ -193,11 +193,11 @@ function chatsSince(gateway: Gateway, before: number) {
   return gateway.requests.slice(before).filter((r) => r.path === "/v1/chat/completions");
 }
 
-async function maybeWriteTranscript(tui: Tui, file: string, title: string): Promise<void> {
+async function maybeWriteTranscript(tui: Tui, file: string, title: string, intro: string): Promise<void> {
   const dir = process.env.TUI_TRANSCRIPT_DIR;
   if (!dir) return;
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, file), tui.transcript(title));
+  await writeFile(join(dir, file), tui.transcript(title, intro));
   console.error(`TUI transcript written to ${join(dir, file)}`);
 }
 
@@ -257,6 +257,9 @@ describe("the OpenCode TUI, first day", () => {
 
     const { url, code } = await readDeviceDialog(tui);
     expect(url).toContain(`user_code=${code}`);
+    tui.note(
+      `The person opens ${url} and approves code ${code} as alice on the IdP's pages (the test drives those pages).`,
+    );
     await approveDevice(url);
 
     const picker = await pickModel(
@@ -274,7 +277,21 @@ describe("the OpenCode TUI, first day", () => {
     expect(chats.length).toBeGreaterThanOrEqual(1);
     for (const chat of chats)
       expect(chat).toMatchObject({ auth: "bearer", allowed: true, status: 200, sub: "alice" });
-    await maybeWriteTranscript(tui, "device-flow.md", "OpenCode TUI: first login with the Okta Device Flow");
+    tui.note(
+      `The gateway saw ${chats.length} chat request(s), each with a valid Bearer token (auth: bearer, allowed, HTTP 200, sub alice).`,
+    );
+    await maybeWriteTranscript(
+      tui,
+      "device-flow.md",
+      "OpenCode TUI: the first login with the Okta Device Flow, from /connect to the reply",
+      [
+        'Captured by `test/e2e/tui.test.ts` ("device flow: /connect → …") with `TUI_TRANSCRIPT_DIR=test/e2e/transcripts`:',
+        "OpenCode 1.18.33 in a 160×48 tmux pane, a fresh HOME whose opencode.json has only the plugin line, the",
+        "sandbox IdP (oidc-provider) and gateway on 127.0.0.1. Every distinct screen the test saw is here, headed by",
+        "what the test was doing or waiting for and the time since OpenCode started; runs of blank lines are shown",
+        "as one. Ports, codes and paths differ from run to run.",
+      ].join("\n"),
+    );
   });
 
   it("Manual API Key: the key typed into OpenCode's dialog → chat → x-api-key at the gateway", async () => {
@@ -332,6 +349,7 @@ describe("the OpenCode TUI, first day", () => {
       }),
     });
     expect(revoked.status).toBe(200);
+    tui.note("The refresh token was revoked at the IdP; waiting for the access token to expire.");
     const expiresAt = session?.expiresAt ?? 0;
     await vi.waitFor(() => expect(Date.now()).toBeGreaterThan(expiresAt + 1000), {
       timeout: (ttl + 10) * 1000,
@@ -350,6 +368,7 @@ describe("the OpenCode TUI, first day", () => {
     await chooseProvider(tui, "Haiilo", PROVIDER);
     await chooseMethod(tui, "Okta Device Flow");
     const { url } = await readDeviceDialog(tui);
+    tui.note("Approved at the IdP's pages.");
     await approveDevice(url);
     await pickModel(tui, PROVIDER, ["claude-sonnet-4", "gpt-4o-mini", "llama-3.1-70b"], "gpt-4o-mini");
     before = shortBox.gateway.requests.length;
@@ -395,6 +414,7 @@ describe("the OpenCode TUI, first day", () => {
     expect(methods).not.toMatch(/Acme AI: /);
 
     const { url } = await readDeviceDialog(tui);
+    tui.note("Approved at the IdP's pages.");
     await approveDevice(url);
     await pickModel(tui, "Acme AI", ["acme-large", "acme-small"], "acme-small");
     const before = acmeGateway.requests.length;

@@ -32,6 +32,8 @@ export interface Screen {
   /** What the test was doing or waiting for when the screen was captured. */
   label: string;
   text: string;
+  /** A line the test wrote between screens (what happened off screen), not a screen. */
+  note?: boolean;
 }
 
 export interface StartTuiOptions {
@@ -161,13 +163,19 @@ export class Tui {
       .join("\n")
       .replace(/\n+$/, "");
     for (const secret of this.secrets) text = text.split(secret).join("[secret]");
-    if (this.screens.at(-1)?.text !== text) this.screens.push({ at: this.elapsed(), label, text });
+    if (this.last !== text || this.screens.length === 0)
+      this.screens.push({ at: this.elapsed(), label, text });
     return text;
   }
 
   /** The last screen captured, without asking tmux. */
   get last(): string {
-    return this.screens.at(-1)?.text ?? "";
+    return this.screens.findLast((screen) => !screen.note)?.text ?? "";
+  }
+
+  /** Records what happened off screen (e.g. the approval in a browser), for the saved screens and transcripts. */
+  note(text: string): void {
+    this.screens.push({ at: this.elapsed(), label: text, text: "", note: true });
   }
 
   /** The process id of OpenCode in the pane (the same number for as long as it runs). */
@@ -268,27 +276,34 @@ export class Tui {
     const dir = join(base, `${slug(this.name)}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
     mkdirSync(dir, { recursive: true });
     this.screens.forEach((screen, index) => {
-      const file = join(dir, `${String(index + 1).padStart(3, "0")}-${slug(screen.label).slice(0, 60)}.txt`);
+      const kind = screen.note ? "note" : "screen";
+      const file = join(
+        dir,
+        `${String(index + 1).padStart(3, "0")}-${kind}-${slug(screen.label).slice(0, 60)}.txt`,
+      );
       writeFileSync(file, `# ${screen.label} (at ${screen.at} ms)\n${screen.text}\n`);
     });
     console.error(`TUI screens of "${this.name}" (${this.screens.length}): ${dir}`);
     return dir;
   }
 
-  /** The screens as Markdown: one fenced block per distinct screen, with what the test did. */
-  transcript(title: string, filter: (screen: Screen, index: number) => boolean = () => true): string {
+  /**
+   * The screens as Markdown: one fenced block per distinct screen, headed by what the test was
+   * doing, with the notes in between. Blank screens are left out and runs of blank lines shown as one.
+   */
+  transcript(title: string, intro = ""): string {
     const parts = [`# ${title}`, ""];
-    this.screens.forEach((screen, index) => {
-      if (!filter(screen, index)) return;
-      parts.push(
-        `## ${screen.label} (${(screen.at / 1000).toFixed(1)} s)`,
-        "",
-        "```text",
-        trimBlankLines(screen.text),
-        "```",
-        "",
-      );
-    });
+    if (intro) parts.push(intro, "");
+    for (const screen of this.screens) {
+      const at = `${(screen.at / 1000).toFixed(1)} s`;
+      if (screen.note) {
+        parts.push(`> ${screen.label} (${at})`, "");
+        continue;
+      }
+      const text = squeeze(screen.text);
+      if (!text) continue;
+      parts.push(`## ${screen.label} (${at})`, "", "```text", text, "```", "");
+    }
     return parts.join("\n");
   }
 
@@ -337,10 +352,13 @@ function slug(text: string): string {
     .replace(/^-|-$/g, "");
 }
 
-/** Drops blank lines at the top and bottom and the common left margin, for readable transcripts. */
-function trimBlankLines(text: string): string {
-  const lines = text.split("\n");
-  while (lines.length && !lines[0]?.trim()) lines.shift();
+/** Drops blank lines at the top and bottom and shows each run of blank lines as one. */
+function squeeze(text: string): string {
+  const lines: string[] = [];
+  for (const line of text.split("\n")) {
+    if (!line.trim() && (lines.length === 0 || !lines.at(-1)?.trim())) continue;
+    lines.push(line);
+  }
   while (lines.length && !lines.at(-1)?.trim()) lines.pop();
   return lines.join("\n");
 }
