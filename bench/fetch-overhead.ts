@@ -135,8 +135,8 @@ export async function benchFetchOverhead(opts: { rounds: number; requests: numbe
     await response.arrayBuffer();
   };
 
-  // The plugin's fetch as OpenCode's loader builds it after a CLI or OpenCode device login (auth.json
-  // says "oauth"), and the "auto" kind used for extra presets' providers (config hook).
+  // The plugin's fetch as the config hook builds it after a CLI or OpenCode device login (auth.json
+  // says "oauth"), and the "auto" kind used while auth.json has no record for the provider.
   const oauthFetch = providerFetch(rt, "oauth");
   const autoFetch = providerFetch(rt, "auto");
   const network: Variant[] = [

@@ -1,6 +1,7 @@
 // The plugin's share of OpenCode's startup, in one fresh process: import the plugin entry, call
-// server() with a fake PluginInput ({ directory }), then the config hook on an empty config, then the
-// auth loader (what OpenCode does once per process). Then the same calls again, warm, <reps> times.
+// its default export (the default preset's plugin function) with a fake PluginInput ({ directory }),
+// then the config hook on an empty config, then the auth loader if there is one (the plugin has none
+// since the config hook's fetch signs every request; loaderMs is then ~0). Then the same calls again, warm, <reps> times.
 // The environment (XDG folders, preset env vars) comes from the parent: logged in, fresh model cache.
 // Usage: node hooks-probe.mjs <index.js URL> <engine.js URL> <directory> <reps>
 const [indexUrl, engineUrl, directory, repsArg] = process.argv.slice(2);
@@ -16,12 +17,12 @@ const getAuth = async () => ({
 const t0 = performance.now();
 const { default: plugin } = await import(indexUrl);
 const t1 = performance.now();
-const hooks = await plugin.server({ directory }, undefined);
+const hooks = await plugin({ directory }, undefined);
 const t2 = performance.now();
 const config = {};
 await hooks.config(config);
 const t3 = performance.now();
-await hooks.auth.loader(getAuth, {});
+await hooks.auth?.loader?.(getAuth, {});
 const t4 = performance.now();
 const provider = config.provider?.haiiloAi;
 const first = {
@@ -38,7 +39,7 @@ const { resolveTenants } = await import(engineUrl);
 const warm = { serverMs: [], configMs: [], resolveMs: [] };
 for (let i = 0; i < reps; i++) {
   const a = performance.now();
-  const h = await plugin.server({ directory }, undefined);
+  const h = await plugin({ directory }, undefined);
   const b = performance.now();
   await h.config({});
   const c = performance.now();

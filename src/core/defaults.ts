@@ -89,6 +89,13 @@ export const BROWSER_LOGIN = {
 /** Machine identities: a key, assertion or subject token file larger than this is refused. */
 export const MAX_CREDENTIAL_FILE_BYTES = 256 * 1024;
 
+/**
+ * How many presets get a provider with their own login methods in OpenCode. OpenCode registers one
+ * auth hook per exported plugin function, so src/index.ts exports one function per slot; presets
+ * beyond the last slot are offered in the default preset's login menu instead.
+ */
+export const OPENCODE_PRESET_SLOTS = 8;
+
 /** Fetching an issuer's metadata for `opencode-oidc envoy`. */
 export const ENVOY_DISCOVERY_TIMEOUT_MS = 5000;
 

@@ -87,12 +87,12 @@ export function unregisterLogin(env: NodeJS.ProcessEnv, providerId: string): Pro
 export const opencodeApiKeySource: ApiKeySource = (tenant) =>
   readOpencodeApiKey(opencodeAuthFile(tenant.options.env), tenant.preset.provider.id, tenant.options.env);
 
-/** The API key OpenCode stored for a provider (from OPENCODE_AUTH_CONTENT or auth.json), if any. */
-export async function readOpencodeApiKey(
+/** OpenCode's record for a provider, as OpenCode reads it (OPENCODE_AUTH_CONTENT replaces the file). */
+async function readEntry(
   file: string,
   providerId: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<string | undefined> {
+  env: NodeJS.ProcessEnv,
+): Promise<{ type?: string; key?: string } | undefined> {
   let data: Record<string, unknown> | undefined;
   if (env.OPENCODE_AUTH_CONTENT) {
     try {
@@ -103,8 +103,34 @@ export async function readOpencodeApiKey(
   } else {
     data = await readAuth(file);
   }
-  const entry = data?.[providerId] as { type?: string; key?: string } | undefined;
+  const entry = data?.[providerId];
+  return typeof entry === "object" && entry !== null ? (entry as { type?: string; key?: string }) : undefined;
+}
+
+/** The API key OpenCode stored for a provider (from OPENCODE_AUTH_CONTENT or auth.json), if any. */
+export async function readOpencodeApiKey(
+  file: string,
+  providerId: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<string | undefined> {
+  const entry = await readEntry(file, providerId, env);
   return entry?.type === "api" && typeof entry.key === "string" && entry.key !== STORE_MARKER
     ? entry.key
     : undefined;
+}
+
+/**
+ * How the user connected a provider in OpenCode: `type` "oauth" (a login method) or "api" (an API
+ * key, with the key unless it is our marker), or nothing when auth.json has no record. Never throws.
+ */
+export async function readOpencodeConnection(
+  providerId: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ type?: "oauth" | "api"; key?: string }> {
+  const entry = await readEntry(opencodeAuthFile(env), providerId, env).catch(() => undefined);
+  if (entry?.type === "oauth") return { type: "oauth" };
+  if (entry?.type !== "api") return {};
+  return typeof entry.key === "string" && entry.key !== STORE_MARKER
+    ? { type: "api", key: entry.key }
+    : { type: "api" };
 }

@@ -111,6 +111,12 @@ export function apiKeyMethod(label: string): Method {
   return { type: "api", label };
 }
 
+/**
+ * The methods of one auth hook: its own tenant's (plain labels), then those of presets beyond the
+ * last plugin slot (prefixed with the preset's name; their logins are filed under their own
+ * provider). OpenCode files a key typed for an `api` method under the hook's own provider only, so
+ * those presets take an API key with `opencode-oidc login --api-key --preset ID`.
+ */
 export function methodsFor(tenants: Tenant[]): Method[] {
   const methods: Method[] = [];
   tenants.forEach((tenant, index) => {

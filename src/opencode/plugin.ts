@@ -1,83 +1,92 @@
-import type { Hooks, Plugin, PluginInput, PluginModule } from "@opencode-ai/plugin";
-import { describeError } from "../core/errors.js";
+import type { Config, Hooks, Plugin, PluginInput } from "@opencode-ai/plugin";
+import { OPENCODE_PRESET_SLOTS } from "../core/defaults.js";
 import { formatIssue } from "../presets/issues.js";
 import { resolveTenants } from "../tenant/resolve-tenants.js";
 import type { Tenant } from "../tenant/tenant.js";
-import { opencodeApiKeySource, STORE_MARKER } from "./auth-file.js";
+import { opencodeApiKeySource } from "./auth-file.js";
 import { methodsFor } from "./auth-methods.js";
-import { injectProviders } from "./config-hook.js";
+import { discoverModels, injectProviders, type ProviderModels } from "./config-hook.js";
 import { pluginOptionsTrusted } from "./config-origin.js";
 import { PLUGIN_ID } from "./constants.js";
-import { providerFetch } from "./provider-fetch.js";
 
 /**
- * The OpenCode plugin: one provider per resolved preset (the default preset first). Nothing here
- * prints, prompts or throws into OpenCode; problems go to the debug log.
+ * The OpenCode plugin. OpenCode 1.18.33 calls every function the module exports and registers the
+ * `auth` hook of each for that hook's provider (test/e2e/support/FINDINGS.md, Q8), so the entry
+ * exports one function per preset slot: slot N gives the N-th preset (the default preset first) its
+ * provider, its models and its own login methods in the Connect dialog. Nothing here prints,
+ * prompts or throws into OpenCode; problems go to the debug log.
  */
-export const server: Plugin = async (
-  input: PluginInput,
-  options?: Record<string, unknown>,
-): Promise<Hooks> => {
-  let tenants: Tenant[];
-  try {
-    const resolved = await resolveTenants(
-      {
-        cwd: input.directory,
-        pluginOptions: options,
-        pluginOptionsTrusted: await pluginOptionsTrusted(options, PLUGIN_ID),
-      },
-      { apiKeySources: [opencodeApiKeySource] },
-    );
-    tenants = resolved.all;
-    for (const issue of resolved.issues)
-      resolved.primary?.logger.log("error", `preset problem: ${formatIssue(issue)}`);
-  } catch (error) {
-    void error;
-    return {};
-  }
-  const primary = tenants[0];
-  if (!primary) return {};
-  const others = tenants.slice(1);
-  return {
-    async config(config) {
-      try {
-        // OpenCode runs the loader (which sets the primary's fetch) only for a login it has recorded;
-        // a machine identity needs none, so the primary gets its fetch here too.
-        await injectProviders(config, tenants, (tenant) =>
-          tenant === primary && !hasMachineIdentity(tenant)
-            ? {}
-            : { fetch: providerFetch(tenant, "auto", undefined, input) },
-        );
-      } catch (error) {
-        primary.logger.log("error", "config hook failed", { error: describeError(error) });
-      }
-    },
-    auth: {
-      provider: primary.preset.provider.id,
-      methods: methodsFor([primary, ...others]),
-      async loader(getAuth) {
-        try {
-          const auth = (await getAuth()) as { type?: string; key?: string; access?: string };
-          const kind = auth?.type === "api" ? "api" : auth?.type === "oauth" ? "oauth" : "auto";
-          const key = kind === "api" && auth.key !== STORE_MARKER ? auth.key : undefined;
-          return { apiKey: STORE_MARKER, fetch: providerFetch(primary, kind, key, input) };
-        } catch (error) {
-          primary.logger.log("error", "loader failed", { error: describeError(error) });
-          return {};
-        }
-      },
-    },
-  };
-};
 
-/** Whether the environment sets a machine identity for the tenant (a contradictory one counts: its error shows on the request). */
-function hasMachineIdentity(tenant: Tenant): boolean {
-  try {
-    return tenant.machineIdentity() !== undefined;
-  } catch {
-    return true;
-  }
+/** What every slot of one plugin load shares: the presets, resolved once, and one listing per config. */
+interface Load {
+  tenants: Tenant[];
+  listings: WeakMap<object, Map<Tenant, Promise<ProviderModels>>>;
 }
 
-const plugin: PluginModule = { id: PLUGIN_ID, server };
-export default plugin;
+/** Keyed by OpenCode's plugin input (one object per load, handed to every export) and the options. */
+const loads = new WeakMap<object, Map<unknown, Promise<Load | undefined>>>();
+
+function loadFor(
+  input: PluginInput,
+  options: Record<string, unknown> | undefined,
+): Promise<Load | undefined> {
+  let byOptions = loads.get(input);
+  if (!byOptions) {
+    byOptions = new Map();
+    loads.set(input, byOptions);
+  }
+  let load = byOptions.get(options);
+  if (!load) {
+    load = (async (): Promise<Load> => {
+      const resolved = await resolveTenants(
+        {
+          cwd: input.directory,
+          pluginOptions: options,
+          pluginOptionsTrusted: await pluginOptionsTrusted(options, PLUGIN_ID),
+        },
+        { apiKeySources: [opencodeApiKeySource] },
+      );
+      for (const issue of resolved.issues)
+        resolved.primary?.logger.log("error", `preset problem: ${formatIssue(issue)}`);
+      return { tenants: resolved.all, listings: new WeakMap() };
+    })().catch(() => undefined);
+    byOptions.set(options, load);
+  }
+  return load;
+}
+
+/** The listing of each tenant for this config, started for all tenants by the first slot that asks. */
+function listingFor(load: Load, config: Config, tenant: Tenant): Promise<ProviderModels> {
+  let listings = load.listings.get(config);
+  if (!listings) {
+    listings = discoverModels(load.tenants);
+    load.listings.set(config, listings);
+  }
+  return listings.get(tenant) ?? Promise.resolve({ models: {}, source: "none" });
+}
+
+/** The plugin function of slot `index`: the hooks of the index-th preset, or none. */
+export function presetSlot(index: number): Plugin {
+  return async (input: PluginInput, options?: Record<string, unknown>): Promise<Hooks> => {
+    const load = await loadFor(input, options);
+    const tenant = load?.tenants[index];
+    if (!load || !tenant) return {};
+    // Presets beyond the last slot ride along with the default preset's provider entry.
+    const overflow = index === 0 ? load.tenants.slice(OPENCODE_PRESET_SLOTS) : [];
+    return {
+      async config(config) {
+        await injectProviders(config, [tenant, ...overflow], {
+          listing: (each) => listingFor(load, config, each),
+          directory: input.directory,
+        });
+      },
+      auth: {
+        provider: tenant.preset.provider.id,
+        methods: methodsFor([tenant, ...overflow]),
+      },
+    };
+  };
+}
+
+/** The default preset's plugin function (slot 0); src/index.ts exports one per slot. */
+export const server: Plugin = presetSlot(0);

@@ -4,10 +4,22 @@ import type { FetchLike } from "../core/ports.js";
 import { checkApiKey } from "../tenant/api-key.js";
 import { storedApiKey } from "../tenant/credentials.js";
 import type { Tenant } from "../tenant/tenant.js";
+import { readOpencodeConnection } from "./auth-file.js";
 import { baseUrlSetBy } from "./config-origin.js";
 import { connectHint, forOpencode } from "./hints.js";
+import { isPlaceholderRequest, type PlaceholderContext, placeholderError } from "./placeholder.js";
 
 export type AuthKind = "oauth" | "api" | "auto";
+
+export interface ProviderFetchOptions {
+  /** The folder OpenCode runs in (to name the project file that points the provider elsewhere). */
+  directory?: string;
+  /**
+   * The provider's models are only the placeholder entry: a request for it is answered here (how
+   * to connect, or what the gateway's listing said), never sent.
+   */
+  placeholder?: PlaceholderContext;
+}
 
 /**
  * The fetch OpenCode's provider SDK uses for every request of one preset: the session's current
@@ -17,7 +29,7 @@ export function providerFetch(
   tenant: Tenant,
   kind: AuthKind,
   apiKey?: string,
-  context: { directory?: string } = {},
+  options: ProviderFetchOptions = {},
 ): FetchLike {
   const header = tenant.preset.auth.apiKey.header;
   let known: Credential | undefined;
@@ -59,7 +71,7 @@ export function providerFetch(
     // Credentials go only to the gateway of the preset as the trusted layers define it; an
     // opencode.json that points the provider elsewhere gets an error, not the token or key.
     boundTo: tenant.preset.provider.baseURL,
-    describeRefusal: (url) => refusal(tenant, url, context.directory),
+    describeRefusal: (url) => refusal(tenant, url, options.directory),
     async renew(rejected) {
       if (rejected.kind !== "bearer") return undefined;
       try {
@@ -74,16 +86,41 @@ export function providerFetch(
   // OpenAI-style error body reaches the user with its message (how to log in again, etc.).
   return async (input, init) => {
     try {
+      if (options.placeholder && isPlaceholderRequest(init))
+        return errorResponse(await placeholderError(tenant, options.placeholder));
       return await send(input, init);
     } catch (caught) {
       const error = forOpencode(caught, tenant);
       if (!isOidcError(error)) throw error;
-      tenant.logger.log("warn", "request not sent", { code: error.code, error: error.message });
-      const status = error.code === ErrorCode.IDP_UNAVAILABLE ? 503 : 401;
-      const body = { error: { message: error.describe(), type: "authentication_error", code: error.code } };
-      return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+      return errorResponse(error);
     }
   };
+
+  function errorResponse(error: OidcError): Response {
+    tenant.logger.log("warn", "request not sent", { code: error.code, error: error.message });
+    const status =
+      error.code === ErrorCode.IDP_UNAVAILABLE
+        ? 503
+        : error.code === ErrorCode.GATEWAY_UNAVAILABLE
+          ? 404
+          : 401;
+    const type = status === 401 ? "authentication_error" : "invalid_request_error";
+    const body = { error: { message: error.describe(), type, code: error.code } };
+    return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+  }
+}
+
+/**
+ * The fetch for a tenant's provider, by how the user connected it in OpenCode (auth.json): the API
+ * key typed into OpenCode, the login, or (not connected in OpenCode) whatever the token store has.
+ */
+export async function signingFetch(
+  tenant: Tenant,
+  placeholder: PlaceholderContext | undefined,
+  directory?: string,
+): Promise<FetchLike> {
+  const connection = await readOpencodeConnection(tenant.preset.provider.id, tenant.options.env);
+  return providerFetch(tenant, connection.type ?? "auto", connection.key, { placeholder, directory });
 }
 
 async function refusal(

@@ -1,4 +1,4 @@
-import { execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
@@ -10,35 +10,22 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
 
-import { approveDevice } from "../../src/sandbox/approve.js";
+import { PLACEHOLDER_MODEL_ID } from "../../src/opencode/placeholder.js";
 import { startGateway } from "../../src/sandbox/gateway.js";
 import { type Sandbox, startSandbox } from "../../src/sandbox/sandbox.js";
 import { type OpencodeHome, runOpencode, stripAnsi } from "./support/opencode.js";
-import { CLI, deviceLoginInOpencode, parseVerboseModels, pluginHome, REPO } from "./support/plugin-home.js";
+import {
+  CLI,
+  cliLogin,
+  deviceLoginInOpencode,
+  parseVerboseModels,
+  pluginHome,
+  REPO,
+} from "./support/plugin-home.js";
 
 const execFileAsync = promisify(execFile);
 const cli = (home: OpencodeHome, args: string[], env: Record<string, string> = {}) =>
   execFileAsync("node", [CLI, ...args], { cwd: home.projectDir, env: { ...home.env, ...env } });
-
-/** `opencode-oidc login --no-browser`, approved at the URL it prints on stderr. */
-async function cliLogin(home: OpencodeHome, args: string[] = [], env: Record<string, string> = {}) {
-  const child = spawn("node", [CLI, "login", "--no-browser", ...args], {
-    cwd: home.projectDir,
-    env: { ...home.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stderr = "";
-  const url = new Promise<string>((resolve) => {
-    child.stderr.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /(http:\/\/\S+\/device\?user_code=\S+)/.exec(stderr);
-      if (match) resolve(match[1] as string);
-    });
-  });
-  await approveDevice(await url);
-  const [code] = await once(child, "exit");
-  return { code, stderr };
-}
 
 const tokenStore = (home: OpencodeHome) =>
   join(home.env.XDG_CONFIG_HOME as string, "opencode-auth", "tokens.json");
@@ -257,15 +244,22 @@ describe("more than one preset", () => {
         ],
       }),
     );
-    const login = await deviceLoginInOpencode(h, "haiiloAi", "Acme AI: Okta Device Flow");
+    // Before any login the tenant's provider is there (with the connect entry) and has its own methods.
+    const before = await runOpencode(["models", "acmeAi"], { home: h });
+    expect(before.code).toBe(0);
+    expect(stripAnsi(before.stdout).trim()).toBe(`acmeAi/${PLACEHOLDER_MODEL_ID}`);
+    const methods = await runOpencode(["auth", "login", "-p", "acmeAi", "-m", "Nope"], { home: h });
+    expect(stripAnsi(methods.stderr)).toContain("Available: Okta Device Flow, Manual API Key");
+
+    const login = await deviceLoginInOpencode(h, "acmeAi", "Okta Device Flow");
     expect(login.code).toBe(0);
     expect(JSON.parse(await readFile(h.authFile, "utf8")).acmeAi).toMatchObject({ type: "oauth" });
     const listed = await runOpencode(["models", "acmeAi"], { home: h });
     expect(stripAnsi(listed.stdout)).toContain("acmeAi/claude-sonnet-4");
-    const before = box.gateway.requests.length;
+    const sent = box.gateway.requests.length;
     const run = await runOpencode(["run", "-m", "acmeAi/claude-sonnet-4", "hi"], { home: h });
     expect(run.code).toBe(0);
-    const chats = box.gateway.requests.slice(before).filter((r) => r.path === "/v1/chat/completions");
+    const chats = box.gateway.requests.slice(sent).filter((r) => r.path === "/v1/chat/completions");
     expect(chats.length).toBeGreaterThanOrEqual(1);
     for (const chat of chats) expect(chat).toMatchObject({ auth: "bearer", allowed: true, sub: "alice" });
     // The CLI sees the same session under the tenant preset.
@@ -309,6 +303,24 @@ describe("how users install it", () => {
     expect((await cliLogin(h)).code).toBe(0);
     const listed = await runOpencode(["models", "haiiloAi"], { home: h, timeoutMs: 180_000 });
     expect(stripAnsi(listed.stdout)).toContain("haiiloAi/claude-sonnet-4");
+    // Every preset's own login methods, from the installed package's one export per preset.
+    await writeFile(
+      join(h.projectDir, "opencode-oidc.config.json"),
+      JSON.stringify({
+        presets: [
+          {
+            id: "acme",
+            extends: "haiilo",
+            name: "Acme AI",
+            provider: { id: "acmeAi", name: "Acme AI", baseURL: box.gateway.url },
+            oidc: { issuer: box.idp.issuer, clientId: box.idp.clientId },
+            env: {},
+          },
+        ],
+      }),
+    );
+    const methods = await runOpencode(["auth", "login", "-p", "acmeAi", "-m", "Nope"], { home: h });
+    expect(stripAnsi(methods.stderr)).toContain("Available: Okta Device Flow, Manual API Key");
     await rm(packDir, { recursive: true, force: true });
   }, 240_000);
 

@@ -8,7 +8,9 @@
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import type { Config } from "@opencode-ai/plugin";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ErrorCode } from "../../src/core/errors.js";
 import { injectProviders } from "../../src/opencode/config-hook.js";
+import { PLACEHOLDER_MODEL_ID } from "../../src/opencode/placeholder.js";
 import type { GatewayFault } from "../../src/sandbox/gateway.js";
 import { type Sandbox, startSandbox } from "../../src/sandbox/sandbox.js";
 import { ModelCache } from "../../src/store/model-cache.js";
@@ -178,13 +180,32 @@ describe("model discovery with the gateway in trouble", () => {
     expect(replaced?.models.map((m) => m.id)).not.toContain("old-model");
   });
 
-  it("OpenCode's config hook with the gateway answering 500 and no cache: no models, and one warning in the debug log says why", async () => {
+  it("OpenCode's config hook with the gateway answering 500 and no cache: only the placeholder entry, whose requests say why and stay here; one warning in the debug log", async () => {
     rmSync(cacheOf(noStatic).file, { force: true });
     box.gateway.setFault({ status: 500 });
     const logBefore = existsSync(home.logFile) ? readFileSync(home.logFile, "utf8").length : 0;
     const config: Config = {};
     await injectProviders(config, [noStatic]);
-    expect(config.provider?.[noStatic.preset.provider.id]?.models).toEqual({});
+    const provider = config.provider?.[noStatic.preset.provider.id];
+    // OpenCode drops a provider without models: the one entry stands in, and a message to it is
+    // answered here (logged in, so: what the gateway said), never sent.
+    expect(Object.keys(provider?.models ?? {})).toEqual([PLACEHOLDER_MODEL_ID]);
+    const chatsBefore = box.gateway.requests.filter((r) => r.path.endsWith("/chat/completions")).length;
+    const send = provider?.options?.fetch as typeof fetch;
+    const answer = await send(`${box.gateway.url}/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: PLACEHOLDER_MODEL_ID, messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(answer.status).toBe(404);
+    const body = (await answer.json()) as { error: { message: string; code: string } };
+    expect(body.error.code).toBe(ErrorCode.GATEWAY_UNAVAILABLE);
+    expect(body.error.message).toMatch(
+      /listed no models when OpenCode started \(The gateway answered HTTP 500/,
+    );
+    expect(box.gateway.requests.filter((r) => r.path.endsWith("/chat/completions"))).toHaveLength(
+      chatsBefore,
+    );
     const added = readFileSync(home.logFile, "utf8").slice(logBefore);
     const warnings = added.split("\n").filter((l) => / WARN model discovery failed: /.test(l));
     expect(warnings).toHaveLength(1);

@@ -25,6 +25,7 @@ import { join } from "node:path";
 import type { Config, PluginInput } from "@opencode-ai/plugin";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCode } from "../../src/core/errors.js";
+import { PLACEHOLDER_MODEL_ID } from "../../src/opencode/placeholder.js";
 import { server } from "../../src/opencode/plugin.js";
 import { providerFetch } from "../../src/opencode/provider-fetch.js";
 import { approveDevice } from "../../src/sandbox/approve.js";
@@ -214,7 +215,8 @@ describe("a token store folder that cannot be written", () => {
       await within(5_000, hooks.config?.(config) ?? Promise.resolve(), "config hook");
       const provider = config.provider?.haiiloAi;
       expect(provider?.options?.baseURL).toBe(box.gateway.url);
-      expect(provider?.models).toEqual({});
+      // No login and nothing cached: the one entry that says how to connect (OpenCode drops a provider without models).
+      expect(Object.keys(provider?.models ?? {})).toEqual([PLACEHOLDER_MODEL_ID]);
 
       const method = hooks.auth?.methods.find((m) => m.type === "oauth");
       if (method?.type !== "oauth") throw new Error("no device method");

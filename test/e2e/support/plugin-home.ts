@@ -1,3 +1,5 @@
+import { spawn } from "node:child_process";
+import { once } from "node:events";
 import { join } from "node:path";
 import { approveDevice } from "../../../src/sandbox/approve.js";
 import type { Sandbox } from "../../../src/sandbox/sandbox.js";
@@ -43,4 +45,24 @@ export function parseVerboseModels(
   const re = /^(\S+\/\S+)\n(\{[\s\S]*?\n\})/gm;
   for (const match of text.matchAll(re)) out[match[1] as string] = JSON.parse(match[2] as string) as never;
   return out;
+}
+
+/** `opencode-oidc login --no-browser`, approved at the URL it prints on stderr. */
+export async function cliLogin(home: OpencodeHome, args: string[] = [], env: Record<string, string> = {}) {
+  const child = spawn("node", [CLI, "login", "--no-browser", ...args], {
+    cwd: home.projectDir,
+    env: { ...home.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stderr = "";
+  const url = new Promise<string>((resolve) => {
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /(http:\/\/\S+\/device\?user_code=\S+)/.exec(stderr);
+      if (match) resolve(match[1] as string);
+    });
+  });
+  await approveDevice(await url);
+  const [code] = await once(child, "exit");
+  return { code: code as number | null, stderr };
 }
