@@ -13,7 +13,7 @@
  *   `transcript()` renders them as Markdown.
  */
 import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -84,6 +84,7 @@ export class Tui {
   private readonly started = performance.now();
   private closed = false;
   private panePid: number | undefined;
+  private socketPath: string | undefined;
 
   private constructor(
     readonly name: string,
@@ -129,6 +130,7 @@ export class Tui {
     await tui.tmux(["new-session", "-d", "-s", "main", "-x", cols, "-y", rows, "sleep 86400"]);
     await tui.tmux(["set-option", "-g", "remain-on-exit", "on"]);
     await tui.tmux(["respawn-pane", "-k", "-t", "main", script]);
+    tui.socketPath = (await tui.tmux(["display-message", "-p", "#{socket_path}"])).trim() || undefined;
     const pid = Number((await tui.tmux(["display-message", "-p", "-t", "main", "#{pane_pid}"])).trim());
     tui.panePid = Number.isFinite(pid) && pid > 0 ? pid : undefined;
     onTestFailed(async () => {
@@ -307,12 +309,14 @@ export class Tui {
     return parts.join("\n");
   }
 
-  /** Kills the private tmux server and OpenCode. Safe to call twice. */
+  /** Kills the private tmux server and OpenCode, and removes the socket. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.capture("before close").catch(() => undefined);
     await this.tmux(["kill-server"]).catch(() => undefined);
+    // tmux 3.3 leaves the socket file of a killed server behind.
+    if (this.socketPath) rmSync(this.socketPath, { force: true });
     const pid = this.panePid;
     if (pid === undefined) return;
     // kill-server hangs up the pane; make sure OpenCode is really gone.
