@@ -184,9 +184,16 @@ function flat(screen: string): string {
   return chat.join(" ").replace(/[┃╹▀]/g, " ").replace(/\s+/g, " ");
 }
 
-/** Waits until the chat shows `text` (across its line wraps; an error toast may cover it for a while). */
+/**
+ * Waits until the chat shows `text` (across its line wraps; an error toast may cover it for a while).
+ * OpenCode retries a failed request a few times with a pause before it shows the error in the chat,
+ * which on a loaded machine takes longer than the other waits.
+ */
 function waitForText(tui: Tui, text: string): Promise<string> {
-  return tui.waitUntil((screen) => flat(screen).includes(text), { label: `the chat says "${text}"` });
+  return tui.waitUntil((screen) => flat(screen).includes(text), {
+    label: `the chat says "${text}"`,
+    timeoutMs: 90_000,
+  });
 }
 
 function chatsSince(gateway: Gateway, before: number) {
