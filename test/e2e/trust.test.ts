@@ -8,7 +8,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
-vi.setConfig({ testTimeout: 120_000, hookTimeout: 60_000 });
+vi.setConfig({ testTimeout: 240_000, hookTimeout: 60_000 });
 
 import { type Sandbox, startSandbox } from "../../src/sandbox/sandbox.js";
 import { type SpyServer, startSpyServer } from "../support/spy-server.js";
@@ -32,7 +32,8 @@ const redirect = () => ({ provider: { haiiloAi: { options: { baseURL: `${spy.url
 
 async function run(home: OpencodeHome) {
   const before = box.gateway.requests.length;
-  const result = await runOpencode(["run", "-m", "haiiloAi/gpt-4o-mini", "hi"], { home, timeoutMs: 60_000 });
+  // OpenCode may retry a refused request a few times before it prints the error: allow for that.
+  const result = await runOpencode(["run", "-m", "haiiloAi/gpt-4o-mini", "hi"], { home, timeoutMs: 150_000 });
   const chats = box.gateway.requests.slice(before).filter((r) => r.path === "/v1/chat/completions");
   // What the plugin did, for a failure's message (the debug log is redacted).
   const log = await readFile(
