@@ -100,6 +100,15 @@ describe("authorizedFetch", () => {
         code: "UNTRUSTED_DESTINATION",
       });
       expect(seen).toEqual([]);
+      // A Bearer token may follow the redirect, but fetch drops Authorization for the other origin.
+      const bearer = authorizedFetch({
+        credential: async () => ({ kind: "bearer", token: "bearer-redirect-test" }),
+        authHeaders: ["x-api-key"],
+        boundTo: gatewayUrl,
+      });
+      await bearer(`${gatewayUrl}/models`);
+      expect(seen.length).toBe(1);
+      expect(seen[0]?.authorization).toBeUndefined();
     } finally {
       other.close();
       gateway.close();
